@@ -1,0 +1,97 @@
+# mod_certmap — build, test, demo and benchmark.
+#
+#   make            builds .libs/mod_certmap.so with apxs
+#   make install    installs it where `apxs -q LIBEXECDIR` says
+#   make test       engine unit tests, PAM tests, the Apache::Test suite
+#   make demo       a local httpd on loopback showing every outcome
+#   make bench      benchmarks against a bare mod_ssl baseline
+#   make clean
+
+APXS      ?= apxs
+CC        ?= gcc
+PKG_LIBS   = -lssl -lcrypto -lpam -lunistring
+
+MODULE_SRCS = mod_certmap.c certmap_config.c certmap_outcome.c \
+              certmap_tls.c certmap_secret.c certmap_cache.c \
+              certmap_pam.c certmap_rules.c
+HEADERS     = certmap_rules.h certmap_private.h certmap_pam.h
+
+WARN        = -Wall -Wextra -Werror -Wno-unused-parameter \
+              -Wmissing-prototypes -Wstrict-prototypes -Wshadow
+APXS_WARN   = $(foreach w,$(WARN) $(EXTRA_CFLAGS),-Wc,$(w))
+APXS_LDFLAGS = -Wl,--version-script=$(CURDIR)/mod_certmap.map \
+               $(foreach f,$(EXTRA_LDFLAGS),-Wl,$(f))
+
+# Engine and unit tests are built outside apxs, with APR's own flags.
+APR_CFLAGS  = $(shell apr-1-config --cflags --cppflags --includes) \
+              $(shell apu-1-config --includes)
+APR_LIBS    = $(shell apr-1-config --link-ld) $(shell apu-1-config --link-ld)
+SAN_FLAGS   = -fsanitize=address,undefined -fno-sanitize-recover=all \
+              -fno-omit-frame-pointer -g -O1
+TEST_CFLAGS = $(WARN) -std=gnu11 -I. $(APR_CFLAGS) $(SAN_FLAGS)
+
+all: .libs/mod_certmap.so
+
+.libs/mod_certmap.so: $(MODULE_SRCS) $(HEADERS) mod_certmap.map
+	$(APXS) -c -o mod_certmap.la $(APXS_WARN) $(APXS_LDFLAGS) \
+	    $(MODULE_SRCS) $(PKG_LIBS)
+
+# A copy of the module built with AddressSanitizer and UBSan; the test
+# suite loads it into httpd with the sanitizer runtime preloaded.
+ASAN_DIR = build/asan
+asan: $(ASAN_DIR)/mod_certmap.so
+$(ASAN_DIR)/mod_certmap.so: $(MODULE_SRCS) $(HEADERS) mod_certmap.map
+	mkdir -p $(ASAN_DIR)
+	$(CC) -shared -fPIC -o $@ $(WARN) -std=gnu11 $(SAN_FLAGS) \
+	    -I$(shell $(APXS) -q INCLUDEDIR) $(APR_CFLAGS) \
+	    -Wl,--version-script=mod_certmap.map \
+	    $(MODULE_SRCS) $(PKG_LIBS)
+
+install: .libs/mod_certmap.so
+	$(APXS) -i -n certmap mod_certmap.la
+
+# ---- tests ---------------------------------------------------------------
+
+UNIT_TESTS = tests/unit/test_rules
+tests/unit/test_rules: tests/unit/test_rules.c certmap_rules.c certmap_rules.h
+	$(CC) $(TEST_CFLAGS) -o $@ tests/unit/test_rules.c certmap_rules.c \
+	    $(APR_LIBS) -lssl -lcrypto -lunistring -lcmocka
+
+tests/unit/test_pam_root: tests/unit/test_pam_root.c certmap_pam.c certmap_pam.h
+	$(CC) $(TEST_CFLAGS) -o $@ tests/unit/test_pam_root.c certmap_pam.c \
+	    -lpam -lcmocka
+
+test-unit: $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do echo "== $$t"; $$t || exit 1; done
+
+# The real pam_unix logon needs root (to create a system user); skipped
+# with a message otherwise.
+test-pam-root: tests/unit/test_pam_root
+	@if [ "$$(id -u)" -eq 0 ]; then \
+	    echo "== tests/unit/test_pam_root (real pam_unix)"; \
+	    tests/unit/test_pam_root; \
+	else \
+	    echo "== tests/unit/test_pam_root: skipped, needs root"; \
+	fi
+
+# Apache::Test refuses to run as root: tests/run-httpd-tests.sh runs it
+# as an unprivileged user it creates when started as root.
+test-httpd: all asan
+	sh tests/run-httpd-tests.sh
+
+test: test-unit test-pam-root test-httpd
+
+# ---- demo, bench ------------------------------------------------------------
+
+demo: all
+	sh demo/run-demo.sh
+
+bench: all
+	sh bench/run-bench.sh
+
+clean:
+	rm -rf .libs build *.la *.lo *.slo *.o $(UNIT_TESTS) \
+	    tests/unit/test_pam_root
+	-[ -f t/TEST ] && (cd t && ./TEST -clean >/dev/null 2>&1) || true
+
+.PHONY: all asan install test test-unit test-pam-root test-httpd demo bench clean

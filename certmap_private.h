@@ -1,0 +1,172 @@
+/* Licensed under the Apache License, Version 2.0.
+ *
+ * certmap_private.h — what the httpd-facing files of mod_certmap share:
+ * configuration records, the per-connection state, outcomes, and the
+ * prototypes that cross files.  The engine (certmap_rules.h) and the PAM
+ * logon (certmap_pam.h) do not include it: they know nothing of httpd.
+ */
+
+#ifndef CERTMAP_PRIVATE_H
+#define CERTMAP_PRIVATE_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "ap_socache.h"
+#include "apr_global_mutex.h"
+
+#include <openssl/ssl.h>
+
+#include "certmap_rules.h"
+
+APLOG_USE_MODULE(certmap);
+
+extern module AP_MODULE_DECLARE_DATA certmap_module;
+
+/* "not configured in this scope"; defaults are resolved when read. */
+#define CERTMAP_UNSET (-1)
+
+/* IIS sslFlags.  SslRequireCert implies SslNegotiateCert. */
+#define CERTMAP_SSL             0x01
+#define CERTMAP_SSL_NEGOTIATE   0x02
+#define CERTMAP_SSL_REQUIRE     0x04
+#define CERTMAP_SSL_128         0x08
+#define CERTMAP_SSL_DEFAULT     (CERTMAP_SSL | CERTMAP_SSL_NEGOTIATE)
+
+#define CERTMAP_DEFAULT_PAM_SERVICE   "certmap"
+#define CERTMAP_DEFAULT_CACHE_TIMEOUT 300
+
+/* CertMapInvalidCerts */
+#define CERTMAP_INVALID_REPORT 1
+#define CERTMAP_INVALID_REJECT 2
+
+/* What happened to a request, in the order of the contract's table. */
+typedef enum {
+    CERTMAP_GRANTED = 0,        /* request goes on as the mapped user */
+    CERTMAP_SSL_REQUIRED,       /* 403.4  */
+    CERTMAP_SSL128_REQUIRED,    /* 403.5  */
+    CERTMAP_CERT_REQUIRED,      /* 403.7  */
+    CERTMAP_CERT_UNTRUSTED,     /* 403.16 */
+    CERTMAP_CERT_REVOKED,       /* 403.13 */
+    CERTMAP_CERT_EXPIRED,       /* 403.17 */
+    CERTMAP_NOT_MAPPED,         /* 403.16, trusted but no mapping matched */
+    CERTMAP_MAPPER_DENIED,      /* 403.12 */
+    CERTMAP_LOGON_FAILED,       /* 401.1  */
+    CERTMAP_INTERNAL_ERROR      /* 500    */
+} certmap_outcome_e;
+
+/* Per-directory configuration.  Every scalar starts UNSET so that a nested
+ * scope can override an outer one in either direction. */
+typedef struct {
+    int enabled;                    /* CertMap */
+    int ssl_flags;                  /* CertMapSSLFlags, or UNSET */
+    int one_to_one;                 /* CertMapOneToOneEnabled */
+    int many_to_one;                /* CertMapManyToOneEnabled */
+    int inherit;                    /* CertMapInheritMappings */
+    certmap_table_t *own;           /* mappings declared in this scope */
+    apr_array_header_t *tables;     /* effective: outer tables first */
+    const char *default_domain;     /* CertMapDefaultLogonDomain */
+    int pam;                        /* CertMapPAM */
+    const char *pam_service;        /* CertMapPAMService */
+    int logon_cache_timeout;        /* CertMapLogonCacheTimeout, seconds */
+} certmap_dir_conf_t;
+
+/* Per-server configuration. */
+typedef struct {
+    int invalid_certs;              /* CertMapInvalidCerts */
+    int certmap_used;               /* CertMap On appears for this server */
+    /* the shared logon cache (CertMapLogonCache) */
+    const char *cache_spec;         /* "provider[:args]" as configured */
+    const ap_socache_provider_t *cache_provider;
+    ap_socache_instance_t *cache;
+} certmap_srv_conf_t;
+
+/* What the module remembers about one TLS connection.  Only the thread
+ * serving the connection touches it. */
+typedef struct {
+    SSL *ssl;                       /* from mod_ssl's pre_handshake hook */
+    server_rec *handshake_server;   /* vhost of the handshake */
+    /* recorded by the CertMapInvalidCerts Report verify callback */
+    certmap_outcome_e verify_failure;   /* CERTMAP_GRANTED: none */
+    int verify_error;                   /* X509_V_ERR_* */
+    int verify_depth;
+    const char *verify_cert_desc;       /* the certificate that failed */
+    /* the client certificate parsed once per connection */
+    X509 *parsed_x509;                  /* identity of `parsed` */
+    certmap_cert_t *parsed;
+} certmap_conn_t;
+
+/* ---- mod_certmap.c / certmap_config.c --------------------------------- */
+
+void *certmap_create_dir_conf(apr_pool_t *p, char *dir);
+void *certmap_merge_dir_conf(apr_pool_t *p, void *base, void *add);
+void *certmap_create_srv_conf(apr_pool_t *p, server_rec *s);
+void *certmap_merge_srv_conf(apr_pool_t *p, void *base, void *add);
+extern const command_rec certmap_cmds[];
+
+/* Effective values, defaults resolved. */
+int certmap_conf_ssl_flags(const certmap_dir_conf_t *dc);
+
+/* ---- certmap_outcome.c ------------------------------------------------- */
+
+/* Finishes a request with `outcome`: sets the note certmap-substatus and
+ * the env CERTMAP_SUBSTATUS (and CERTMAP_USER, CERTMAP_MAPPING on success),
+ * logs one line naming `reason` and the certificate, installs the IIS
+ * error body unless an ErrorDocument is configured, and returns the HTTP
+ * status for a hook to return (OK for CERTMAP_GRANTED). */
+int certmap_finish(request_rec *r, certmap_outcome_e outcome,
+                   const certmap_cert_t *cert,
+                   const certmap_mapping_t *mapping, const char *user,
+                   const char *reason);
+
+int certmap_outcome_status(certmap_outcome_e outcome);
+int certmap_outcome_substatus(certmap_outcome_e outcome);
+const char *certmap_outcome_text(certmap_outcome_e outcome);
+
+/* ---- certmap_tls.c ----------------------------------------------------- */
+
+/* Registers the mod_ssl optional hooks (init_server, pre_handshake) and
+ * the request hook that refuses requests on a connection whose client
+ * certificate failed verification under CertMapInvalidCerts Report. */
+void certmap_tls_register_hooks(apr_pool_t *p);
+
+/* The module's state for c, or NULL when c is not a mod_ssl connection. */
+certmap_conn_t *certmap_conn_get(conn_rec *c);
+
+/* Startup checks: warns about virtual hosts with CertMap but no
+ * SSLVerifyClient. */
+int certmap_tls_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s);
+
+/* ---- certmap_secret.c -------------------------------------------------- */
+
+/* Resolves a PASSWORD value: a literal, `file:PATH` (first line; relative
+ * to ServerRoot) or `env:NAME`.  Returns NULL and sets *secret, or an
+ * error text; warns (through cmd) about group/world-readable files. */
+const char *certmap_secret_resolve(cmd_parms *cmd, const char *spec,
+                                   const char **secret);
+
+/* ---- certmap_cache.c --------------------------------------------------- */
+
+/* CertMapLogonCache provider[:args] (server scope). */
+const char *certmap_cache_set_provider(cmd_parms *cmd, void *dummy,
+                                       const char *arg);
+int certmap_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp);
+int certmap_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                              apr_pool_t *ptemp, server_rec *s);
+void certmap_cache_child_init(apr_pool_t *p, server_rec *s);
+
+/* Was this logon (service, account, password, certificate) successful
+ * less than `max_age` seconds ago?  Any cache error answers no. */
+int certmap_cache_lookup(request_rec *r, const char *service,
+                         const char *account, const char *password,
+                         const certmap_cert_t *cert, int max_age);
+
+/* Remembers a successful logon for `timeout` seconds; errors are logged
+ * and otherwise ignored (the next request logs on again). */
+void certmap_cache_store(request_rec *r, const char *service,
+                         const char *account, const char *password,
+                         const certmap_cert_t *cert, int timeout);
+
+#endif /* CERTMAP_PRIVATE_H */

@@ -1,0 +1,148 @@
+/* Licensed under the Apache License, Version 2.0.
+ *
+ * certmap_rules.h — the mapping engine of mod_certmap.
+ *
+ * Parses and compiles IIS-style certificate mappings (one-to-one by the
+ * whole certificate, many-to-one by Subject/Issuer field rules) and matches
+ * a client certificate against them.  It knows OpenSSL and APR only, never
+ * httpd, so it can be unit-tested and fuzzed on its own.
+ *
+ * Matching works on parsed X.509 name attributes, never on DN strings:
+ * every attribute value is decoded to UTF-8 with an explicit length, and a
+ * value that contains a NUL never matches anything.
+ */
+
+#ifndef CERTMAP_RULES_H
+#define CERTMAP_RULES_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <openssl/x509.h>
+
+#define CERTMAP_SHA256_LEN 32
+
+/* Which name of the certificate a rule reads. */
+typedef enum {
+    CERTMAP_SUBJECT = 0,
+    CERTMAP_ISSUER = 1
+} certmap_field_e;
+
+/* IIS permissionMode of a many-to-one mapping. */
+typedef enum {
+    CERTMAP_ALLOW = 0,
+    CERTMAP_DENY = 1
+} certmap_permission_e;
+
+/* One compiled CertMapRule (opaque). */
+typedef struct certmap_rule certmap_rule_t;
+
+/* One mapping, one-to-one or many-to-one.  The caller fills in the
+ * descriptive members; the engine owns `rules` and `fingerprint`. */
+typedef struct certmap_mapping {
+    const char *name;            /* many-to-one NAME, or "one-to-one" */
+    const char *user;            /* account, as configured */
+    const char *password;        /* NULL: account check only; never printed */
+    const char *description;     /* CertMapDescription, or NULL */
+    const char *file;            /* where it was configured, for diagnostics */
+    unsigned int line;
+    certmap_permission_e permission;
+    int enabled;                 /* CertMapEnabled */
+    apr_array_header_t *rules;   /* of certmap_rule_t *, ANDed; many-to-one */
+    unsigned char fingerprint[CERTMAP_SHA256_LEN]; /* one-to-one: SHA-256 of DER */
+} certmap_mapping_t;
+
+/* The mappings one configuration scope declares itself (opaque).  Scopes
+ * nest: the caller keeps an array of tables, outermost first, and the
+ * engine evaluates them in that order. */
+typedef struct certmap_table certmap_table_t;
+
+/* A client certificate parsed once for matching (opaque). */
+typedef struct certmap_cert certmap_cert_t;
+
+/* One step of an evaluation, for `certmap explain` and debug logs: a
+ * many-to-one mapping that was considered and why it did not win. */
+typedef struct {
+    const certmap_mapping_t *mapping;
+    const certmap_rule_t *failed_rule;  /* first rule that failed, or NULL */
+    int disabled;                       /* skipped: CertMapEnabled Off */
+} certmap_step_t;
+
+/* ---- rules ------------------------------------------------------------ */
+
+/* Compiles one `CertMapRule FIELD SUBFIELD CRITERIA [CaseSensitive|
+ * CaseInsensitive]`; `casemode` may be NULL (CaseSensitive).  Keywords are
+ * case-insensitive.  Returns NULL and sets *rule, or an error text from p. */
+const char *certmap_rule_compile(apr_pool_t *p, const char *field,
+                                 const char *subfield, const char *criteria,
+                                 const char *casemode, certmap_rule_t **rule);
+
+/* The rule as configuration text, e.g. `Subject CN "*contoso*"
+ * CaseInsensitive`, for dumps and explanations. */
+const char *certmap_rule_text(apr_pool_t *p, const certmap_rule_t *rule);
+
+/* ---- certificates as configured (CERT values) -------------------------- */
+
+/* Decodes an IIS certificate blob: base64 of the DER, line breaks and
+ * surrounding whitespace tolerated.  The DER must be one whole X.509
+ * certificate.  Returns NULL on success or an error text. */
+const char *certmap_der_from_base64(apr_pool_t *p, const char *text,
+                                    unsigned char **der, apr_size_t *der_len);
+
+/* Reads a PEM or DER certificate file (path already resolved). */
+const char *certmap_der_from_file(apr_pool_t *p, const char *path,
+                                  unsigned char **der, apr_size_t *der_len);
+
+/* The IIS one-line blob (base64 of the DER, no line breaks). */
+const char *certmap_der_to_blob(apr_pool_t *p, const unsigned char *der,
+                                apr_size_t der_len);
+
+/* ---- tables ------------------------------------------------------------ */
+
+certmap_table_t *certmap_table_make(apr_pool_t *p);
+
+/* Adds a one-to-one mapping for the certificate `der`.  Sets
+ * m->fingerprint.  The same certificate twice in one table is an error. */
+const char *certmap_table_add_one_to_one(certmap_table_t *t,
+                                         const unsigned char *der,
+                                         apr_size_t der_len,
+                                         certmap_mapping_t *m);
+
+/* Adds a complete many-to-one mapping (its rules already compiled into
+ * m->rules).  Two mappings with one name in one table is an error. */
+const char *certmap_table_add_many_to_one(certmap_table_t *t,
+                                          certmap_mapping_t *m);
+
+/* The table's mappings in configuration order, of certmap_mapping_t *. */
+const apr_array_header_t *certmap_table_one_to_one(const certmap_table_t *t);
+const apr_array_header_t *certmap_table_many_to_one(const certmap_table_t *t);
+
+/* ---- client certificates ----------------------------------------------- */
+
+/* Parses `x509` for matching: digests it and decodes every Subject and
+ * Issuer attribute to UTF-8.  Takes its own reference to x509, released
+ * when p is cleared.  Returns NULL on success or an error text. */
+const char *certmap_cert_parse(apr_pool_t *p, X509 *x509,
+                               certmap_cert_t **cert);
+
+X509 *certmap_cert_x509(const certmap_cert_t *cert);
+const unsigned char *certmap_cert_sha256(const certmap_cert_t *cert);
+
+/* "subject=..., issuer=..., serial=..., sha256=..." for log lines; the
+ * names in RFC 2253 form with every unsafe character escaped. */
+const char *certmap_cert_describe(apr_pool_t *p, const certmap_cert_t *cert);
+
+/* ---- matching ---------------------------------------------------------- */
+
+/* Finds the mapping for `cert` in `tables` (of const certmap_table_t *,
+ * outermost first): one-to-one in every table first (when one_to_one),
+ * then many-to-one in order (when many_to_one); the first enabled
+ * many-to-one mapping whose rules all match wins, Allow or Deny.  Returns
+ * NULL when nothing matches.  When `trace` (of certmap_step_t) is not NULL,
+ * it receives one step for every many-to-one mapping considered before the
+ * winner. Thread-safe: reads the tables, writes nothing shared. */
+const certmap_mapping_t *certmap_match(const apr_array_header_t *tables,
+                                       const certmap_cert_t *cert,
+                                       int one_to_one, int many_to_one,
+                                       apr_array_header_t *trace);
+
+#endif /* CERTMAP_RULES_H */

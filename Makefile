@@ -95,3 +95,8 @@ clean:
 	-[ -f t/TEST ] && (cd t && ./TEST -clean >/dev/null 2>&1) || true
 
 .PHONY: all asan install test test-unit test-pam-root test-httpd demo bench clean
+
+# Engine micro-benchmarks (bench/bench_engine.c); optimised, no sanitizers.
+bench/bench_engine: bench/bench_engine.c certmap_rules.c certmap_rules.h
+	$(CC) $(WARN) -std=gnu11 -O2 -g -I. $(APR_CFLAGS) -o $@ \
+	    bench/bench_engine.c certmap_rules.c $(APR_LIBS) -lssl -lcrypto -lunistring

@@ -91,9 +91,11 @@ typedef struct {
     int verify_error;                   /* X509_V_ERR_* */
     int verify_depth;
     const char *verify_cert_desc;       /* the certificate that failed */
-    /* the client certificate parsed once per connection */
+    /* the client certificate parsed once per connection (the glue's) */
     X509 *parsed_x509;                  /* identity of `parsed` */
     certmap_cert_t *parsed;
+    apr_pool_t *cert_pool;              /* holds `parsed`; cleared when the
+                                           peer certificate changes */
 } certmap_conn_t;
 
 /* ---- mod_certmap.c / certmap_config.c --------------------------------- */
@@ -130,7 +132,8 @@ const char *certmap_outcome_text(certmap_outcome_e outcome);
  * certificate failed verification under CertMapInvalidCerts Report. */
 void certmap_tls_register_hooks(apr_pool_t *p);
 
-/* The module's state for c, or NULL when c is not a mod_ssl connection. */
+/* The module's state for c, or NULL when c is not a mod_ssl connection.
+ * On an HTTP/2 secondary connection, the state of its master. */
 certmap_conn_t *certmap_conn_get(conn_rec *c);
 
 /* Startup checks: warns about virtual hosts with CertMap but no

@@ -1,0 +1,433 @@
+/* Licensed under the Apache License, Version 2.0.
+ *
+ * certmap_cache.c — the logon cache shared by all children of httpd.
+ *
+ * Owns `CertMapLogonCache provider[:args]`, the socache instance behind it
+ * (default: shmcb with its default size) and the global mutex that
+ * serialises a provider that is not safe across processes/threads.  It
+ * remembers successful PAM logons only; the caller never stores failures.
+ *
+ * One cache serves every virtual host: it belongs to the MAIN server's
+ * certmap_srv_conf_t, whatever the vhost a request arrives on.
+ *
+ * What is stored: key = SHA-256(per-start random salt, service, account,
+ * password or a "none" marker, SHA-256 of the certificate); value = the
+ * time the logon succeeded.  The salt never leaves process memory, so
+ * the cache holds nothing from which a password could be recovered or
+ * tested offline.  Any cache failure is a miss: the logon simply runs.
+ */
+
+#include <string.h>
+
+#include "apr_strings.h"
+#include "apr_global_mutex.h"
+
+#include "ap_provider.h"
+#include "ap_socache.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "util_mutex.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "certmap_private.h"
+
+#define CERTMAP_CACHE_MUTEX     "certmap-logon-cache"
+#define CERTMAP_CACHE_DEFAULT   "shmcb"
+#define CERTMAP_CACHE_SALT_LEN  32
+#define CERTMAP_CACHE_KEY_LEN   32      /* SHA-256 */
+
+/* Everything the request path needs, set up in the parent's post_config
+ * and only read afterwards.  A static is safe here: post_config and
+ * child_init run before any request is served in that process, single
+ * threaded; children inherit a copy at fork; a restart runs post_config
+ * again in the parent only (which serves no requests) after the pconf
+ * cleanups below have reset it, and new children get the new copy. */
+typedef struct {
+    server_rec *s;                  /* the main server */
+    certmap_srv_conf_t *sc;         /* its config: provider and instance */
+    apr_global_mutex_t *mutex;      /* NULL: provider is MT/MP safe */
+    unsigned char salt[CERTMAP_CACHE_SALT_LEN];
+    int ready;                      /* lookups and stores may run */
+} certmap_cache_state_t;
+
+static certmap_cache_state_t cache_state;
+
+static certmap_srv_conf_t *srv_conf(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &certmap_module);
+}
+
+/* ---- configuration --------------------------------------------------- */
+
+const char *certmap_cache_set_provider(cmd_parms *cmd, void *dummy,
+                                       const char *arg)
+{
+    certmap_srv_conf_t *sc = srv_conf(cmd->server);
+    const ap_socache_provider_t *provider;
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *sep = ap_strchr_c(arg, ':');
+    const char *name = sep ? apr_pstrmemdup(cmd->temp_pool, arg, sep - arg)
+                           : arg;
+
+    if (err != NULL) {
+        return err;
+    }
+    provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
+                                  AP_SOCACHE_PROVIDER_VERSION);
+    if (provider == NULL) {
+        return apr_psprintf(cmd->pool, "%s: unknown socache provider '%s'; "
+                            "is mod_socache_%s loaded (LoadModule "
+                            "socache_%s_module)?", cmd->cmd->name, name,
+                            name, name);
+    }
+    /* Parse the provider's arguments now so that a bad size or path stops
+     * configtest at this line; resources are only taken in init. */
+    err = provider->create(&sc->cache, sep ? sep + 1 : NULL,
+                           cmd->temp_pool, cmd->pool);
+    if (err != NULL) {
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
+    }
+    sc->cache_spec = arg;
+    sc->cache_provider = provider;
+    return NULL;
+}
+
+int certmap_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp)
+{
+    apr_status_t rv = ap_mutex_register(pconf, CERTMAP_CACHE_MUTEX, NULL,
+                                        APR_LOCK_DEFAULT, 0);
+
+    if (rv != APR_SUCCESS) {
+        ap_log_perror(APLOG_MARK, APLOG_CRIT, rv, plog,
+                      "CERTMAP020: cannot register the %s mutex",
+                      CERTMAP_CACHE_MUTEX);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+/* ---- start-up ---------------------------------------------------------- */
+
+static apr_status_t cache_cleanup(void *data)
+{
+    server_rec *s = data;
+
+    /* Runs when pconf is cleared (stop, restart), in reverse order of
+     * registration: the instance is destroyed before the mutex. */
+    cache_state.ready = 0;
+    if (cache_state.sc && cache_state.sc->cache) {
+        cache_state.sc->cache_provider->destroy(cache_state.sc->cache, s);
+        cache_state.sc->cache = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t mutex_cleanup(void *data)
+{
+    cache_state.ready = 0;
+    if (cache_state.mutex) {
+        apr_global_mutex_destroy(cache_state.mutex);
+        cache_state.mutex = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+/* Is CertMap switched on anywhere, or the cache configured on purpose?
+ * Otherwise the module is merely loaded and no shared memory is taken. */
+static int cache_wanted(server_rec *s)
+{
+    certmap_srv_conf_t *main_sc = srv_conf(s);
+    server_rec *vs;
+
+    if (main_sc && main_sc->cache_provider) {
+        return 1;
+    }
+    for (vs = s; vs != NULL; vs = vs->next) {
+        certmap_srv_conf_t *sc = srv_conf(vs);
+
+        if (sc && sc->certmap_used) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Picks the default provider when none was configured.  Answers 0 (no
+ * cache, logons still run) when mod_socache_shmcb is not loaded: the
+ * cache is an optimisation, never a condition of correctness. */
+static int default_provider(certmap_srv_conf_t *sc, server_rec *s,
+                            apr_pool_t *pconf, apr_pool_t *ptemp)
+{
+    const char *err;
+
+    sc->cache_provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP,
+                                            CERTMAP_CACHE_DEFAULT,
+                                            AP_SOCACHE_PROVIDER_VERSION);
+    if (sc->cache_provider == NULL) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "CERTMAP021: no logon cache: load mod_socache_shmcb "
+                     "or set CertMapLogonCache; every request will run its "
+                     "PAM logon");
+        return 0;
+    }
+    /* No arguments: anonymous shared memory of shmcb's default size
+     * (512 KiB, several thousand logons of ~100 bytes each). */
+    err = sc->cache_provider->create(&sc->cache, NULL, ptemp, pconf);
+    if (err != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "CERTMAP022: no logon cache: %s", err);
+        sc->cache_provider = NULL;
+        return 0;
+    }
+    sc->cache_spec = CERTMAP_CACHE_DEFAULT;
+    return 1;
+}
+
+static int create_mutex(server_rec *s, apr_pool_t *pconf)
+{
+    apr_status_t rv;
+
+    if (!(cache_state.sc->cache_provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE)) {
+        return OK;
+    }
+    rv = ap_global_mutex_create(&cache_state.mutex, NULL, CERTMAP_CACHE_MUTEX,
+                                NULL, s, pconf, 0);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     "CERTMAP023: cannot create the %s mutex",
+                     CERTMAP_CACHE_MUTEX);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    apr_pool_cleanup_register(pconf, NULL, mutex_cleanup,
+                              apr_pool_cleanup_null);
+    return OK;
+}
+
+int certmap_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                              apr_pool_t *ptemp, server_rec *s)
+{
+    /* Entries are ~32 byte keys and 8 byte values; the interval is how
+     * often a provider that needs it purges expired entries. */
+    static const struct ap_socache_hints hints = {
+        CERTMAP_CACHE_KEY_LEN, sizeof(apr_time_t), apr_time_from_sec(60)
+    };
+    certmap_srv_conf_t *sc = srv_conf(s);
+    apr_status_t rv;
+    int status;
+
+    memset(&cache_state, 0, sizeof(cache_state));
+    /* httpd runs post_config once to check the configuration before the
+     * real start; shared memory taken then would only be thrown away. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    if (sc == NULL || !cache_wanted(s)) {
+        return OK;
+    }
+    if (sc->cache_provider == NULL && !default_provider(sc, s, pconf, ptemp)) {
+        return OK;
+    }
+    if (RAND_bytes(cache_state.salt, sizeof(cache_state.salt)) != 1) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     "CERTMAP024: no random salt for the logon cache; "
+                     "running without it");
+        return OK;
+    }
+    cache_state.s = s;
+    cache_state.sc = sc;
+    status = create_mutex(s, pconf);
+    if (status != OK) {
+        return status;
+    }
+    rv = sc->cache_provider->init(sc->cache, CERTMAP_CACHE_MUTEX, &hints, s,
+                                  pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     "CERTMAP025: cannot initialise the logon cache (%s)",
+                     sc->cache_spec ? sc->cache_spec : CERTMAP_CACHE_DEFAULT);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    apr_pool_cleanup_register(pconf, s, cache_cleanup, apr_pool_cleanup_null);
+    cache_state.ready = 1;
+    return OK;
+}
+
+void certmap_cache_child_init(apr_pool_t *p, server_rec *s)
+{
+    apr_status_t rv;
+
+    if (!cache_state.ready || cache_state.mutex == NULL) {
+        return;
+    }
+    rv = apr_global_mutex_child_init(&cache_state.mutex,
+                                     apr_global_mutex_lockfile(cache_state.mutex),
+                                     p);
+    if (rv != APR_SUCCESS) {
+        /* Without the mutex this child must not touch the cache. */
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     "CERTMAP026: cannot attach the %s mutex in this child; "
+                     "its logons will not be cached", CERTMAP_CACHE_MUTEX);
+        cache_state.ready = 0;
+    }
+}
+
+/* ---- request time ------------------------------------------------------ */
+
+/* Feeds one length-prefixed field, so that ("ab","c") and ("a","bc")
+ * never give the same key. */
+static int digest_field(EVP_MD_CTX *ctx, const void *data, size_t len)
+{
+    unsigned char prefix[4];
+
+    prefix[0] = (unsigned char)(len >> 24);
+    prefix[1] = (unsigned char)(len >> 16);
+    prefix[2] = (unsigned char)(len >> 8);
+    prefix[3] = (unsigned char)len;
+    return EVP_DigestUpdate(ctx, prefix, sizeof(prefix)) == 1
+           && EVP_DigestUpdate(ctx, data, len) == 1;
+}
+
+static int make_key(unsigned char key[CERTMAP_CACHE_KEY_LEN],
+                    const char *service, const char *account,
+                    const char *password, const certmap_cert_t *cert)
+{
+    /* A password and "no password" must differ even for an empty one. */
+    static const unsigned char with_password = 1, without_password = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned int len = 0;
+    int ok;
+
+    if (ctx == NULL) {
+        return 0;
+    }
+    ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1
+         && digest_field(ctx, cache_state.salt, sizeof(cache_state.salt))
+         && digest_field(ctx, service, strlen(service))
+         && digest_field(ctx, account, strlen(account))
+         && (password
+             ? digest_field(ctx, &with_password, 1)
+               && digest_field(ctx, password, strlen(password))
+             : digest_field(ctx, &without_password, 1))
+         && digest_field(ctx, certmap_cert_sha256(cert), CERTMAP_SHA256_LEN)
+         && EVP_DigestFinal_ex(ctx, key, &len) == 1
+         && len == CERTMAP_CACHE_KEY_LEN;
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+static int cache_lock(request_rec *r)
+{
+    apr_status_t rv;
+
+    if (cache_state.mutex == NULL) {
+        return 1;
+    }
+    rv = apr_global_mutex_lock(cache_state.mutex);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "CERTMAP027: cannot lock the logon cache");
+        return 0;
+    }
+    return 1;
+}
+
+static void cache_unlock(request_rec *r)
+{
+    apr_status_t rv;
+
+    if (cache_state.mutex == NULL) {
+        return;
+    }
+    rv = apr_global_mutex_unlock(cache_state.mutex);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "CERTMAP028: cannot unlock the logon cache");
+    }
+}
+
+/* Common preconditions and the key; 0 means "do not use the cache". */
+static int prepare(request_rec *r, const char *service, const char *account,
+                   const char *password, const certmap_cert_t *cert,
+                   int seconds, unsigned char key[CERTMAP_CACHE_KEY_LEN])
+{
+    if (seconds <= 0 || !cache_state.ready || service == NULL
+        || account == NULL || cert == NULL) {
+        return 0;
+    }
+    if (!make_key(key, service, account, password, cert)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "CERTMAP029: cannot compute a logon cache key");
+        return 0;
+    }
+    return 1;
+}
+
+int certmap_cache_lookup(request_rec *r, const char *service,
+                         const char *account, const char *password,
+                         const certmap_cert_t *cert, int max_age)
+{
+    const ap_socache_provider_t *provider;
+    unsigned char key[CERTMAP_CACHE_KEY_LEN];
+    unsigned char value[sizeof(apr_time_t)];
+    unsigned int value_len = sizeof(value);
+    apr_time_t stored, now;
+    apr_status_t rv;
+
+    if (!prepare(r, service, account, password, cert, max_age, key)) {
+        return 0;
+    }
+    provider = cache_state.sc->cache_provider;
+    if (!cache_lock(r)) {
+        return 0;
+    }
+    rv = provider->retrieve(cache_state.sc->cache, r->server, key,
+                            sizeof(key), value, &value_len, r->pool);
+    cache_unlock(r);
+    if (rv == APR_NOTFOUND) {
+        return 0;
+    }
+    if (rv != APR_SUCCESS || value_len != sizeof(value)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
+                      "CERTMAP030: logon cache lookup failed; logging on");
+        return 0;
+    }
+    memcpy(&stored, value, sizeof(stored));
+    now = apr_time_now();
+    /* A scope may trust a logon for less time than the one that stored
+     * it; a store time in the future (clock stepped back) is no proof. */
+    if (stored > now || now - stored >= apr_time_from_sec((apr_time_t)max_age)) {
+        return 0;
+    }
+    return 1;
+}
+
+void certmap_cache_store(request_rec *r, const char *service,
+                         const char *account, const char *password,
+                         const certmap_cert_t *cert, int timeout)
+{
+    const ap_socache_provider_t *provider;
+    unsigned char key[CERTMAP_CACHE_KEY_LEN];
+    unsigned char value[sizeof(apr_time_t)];
+    apr_time_t now = apr_time_now();
+    apr_status_t rv;
+
+    if (!prepare(r, service, account, password, cert, timeout, key)) {
+        return;
+    }
+    provider = cache_state.sc->cache_provider;
+    memcpy(value, &now, sizeof(now));
+    if (!cache_lock(r)) {
+        return;
+    }
+    rv = provider->store(cache_state.sc->cache, r->server, key, sizeof(key),
+                         now + apr_time_from_sec((apr_time_t)timeout),
+                         value, sizeof(value), r->pool);
+    cache_unlock(r);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
+                      "CERTMAP031: cannot remember the logon in the cache");
+    }
+}

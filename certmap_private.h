@@ -69,6 +69,7 @@ typedef struct {
     int pam;                        /* CertMapPAM */
     const char *pam_service;        /* CertMapPAMService */
     int logon_cache_timeout;        /* CertMapLogonCacheTimeout, seconds */
+    certmap_mapping_t *building;    /* <CertMapManyToOne> being read */
 } certmap_dir_conf_t;
 
 /* Per-server configuration. */

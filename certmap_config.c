@@ -1,0 +1,603 @@
+/* Licensed under the Apache License, Version 2.0.
+ *
+ * certmap_config.c — mod_certmap's configuration: the per-directory and
+ * per-server records, how nested scopes merge, and every directive
+ * handler, including the <CertMapManyToOne> container.
+ *
+ * Everything is parsed and compiled here, when the directive is read: a
+ * bad value stops `apachectl configtest` with file, line and reason, and
+ * the request path only ever sees compiled mappings.
+ */
+
+#include "apr_strings.h"
+#include "apr_lib.h"
+
+#include "http_core.h"
+
+#include "certmap_private.h"
+
+#define CERTMAP_MAX_CACHE_TIMEOUT (30 * 24 * 3600)
+
+/* ---- records and merging ----------------------------------------------- */
+
+void *certmap_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    certmap_dir_conf_t *dc = apr_pcalloc(p, sizeof(*dc));
+
+    dc->enabled = CERTMAP_UNSET;
+    dc->ssl_flags = CERTMAP_UNSET;
+    dc->one_to_one = CERTMAP_UNSET;
+    dc->many_to_one = CERTMAP_UNSET;
+    dc->inherit = CERTMAP_UNSET;
+    dc->pam = CERTMAP_UNSET;
+    dc->logon_cache_timeout = CERTMAP_UNSET;
+    return dc;
+}
+
+#define CERTMAP_MERGE_INT(field) \
+    merged->field = (add->field != CERTMAP_UNSET) ? add->field : base->field
+#define CERTMAP_MERGE_PTR(field) \
+    merged->field = add->field ? add->field : base->field
+
+/* The effective list of tables: the enclosing scope's first, then this
+ * scope's own, unless this scope says CertMapInheritMappings Off.  Merges
+ * run per request for <Location> sections, so share arrays instead of
+ * copying them whenever one side is empty. */
+static apr_array_header_t *certmap_merge_tables(apr_pool_t *p,
+                                               const certmap_dir_conf_t *base,
+                                               const certmap_dir_conf_t *add)
+{
+    apr_array_header_t *outer = (add->inherit == 0) ? NULL : base->tables;
+    apr_array_header_t *tables;
+
+    if (!add->tables || apr_is_empty_array(add->tables)) {
+        return outer;
+    }
+    if (!outer || apr_is_empty_array(outer)) {
+        return add->tables;
+    }
+    tables = apr_array_copy(p, outer);
+    apr_array_cat(tables, add->tables);
+    return tables;
+}
+
+void *certmap_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const certmap_dir_conf_t *base = basev;
+    const certmap_dir_conf_t *add = addv;
+    certmap_dir_conf_t *merged = apr_pcalloc(p, sizeof(*merged));
+
+    CERTMAP_MERGE_INT(enabled);
+    CERTMAP_MERGE_INT(ssl_flags);
+    CERTMAP_MERGE_INT(one_to_one);
+    CERTMAP_MERGE_INT(many_to_one);
+    CERTMAP_MERGE_INT(pam);
+    CERTMAP_MERGE_INT(logon_cache_timeout);
+    CERTMAP_MERGE_PTR(default_domain);
+    CERTMAP_MERGE_PTR(pam_service);
+
+    /* CertMapInheritMappings speaks about the scope it is written in and
+     * is consumed by this merge; a deeper scope starts again from On. */
+    merged->inherit = CERTMAP_UNSET;
+    merged->own = NULL;
+    merged->tables = certmap_merge_tables(p, base, add);
+    return merged;
+}
+
+void *certmap_create_srv_conf(apr_pool_t *p, server_rec *s)
+{
+    certmap_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
+
+    sc->invalid_certs = CERTMAP_UNSET;
+    return sc;
+}
+
+void *certmap_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const certmap_srv_conf_t *base = basev;
+    const certmap_srv_conf_t *add = addv;
+    certmap_srv_conf_t *merged = apr_pcalloc(p, sizeof(*merged));
+
+    CERTMAP_MERGE_INT(invalid_certs);
+    /* <Location> sections of the main server apply to every vhost. */
+    merged->certmap_used = base->certmap_used || add->certmap_used;
+    /* One logon cache for the whole server: certmap_cache.c reads the
+     * main server's record. */
+    merged->cache_spec = base->cache_spec;
+    merged->cache_provider = base->cache_provider;
+    merged->cache = base->cache;
+    return merged;
+}
+
+int certmap_conf_ssl_flags(const certmap_dir_conf_t *dc)
+{
+    return dc->ssl_flags == CERTMAP_UNSET ? CERTMAP_SSL_DEFAULT
+                                          : dc->ssl_flags;
+}
+
+/* ---- helpers ----------------------------------------------------------- */
+
+/* Prefixes a handler's error with the directive's name, as httpd's own
+ * modules do, so the admin reads "Syntax error on line N of FILE:
+ * DIRECTIVE: reason". */
+static const char *certmap_cmd_error(cmd_parms *cmd, const char *reason)
+{
+    return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", reason, NULL);
+}
+
+static certmap_table_t *certmap_own_table(cmd_parms *cmd,
+                                          certmap_dir_conf_t *dc)
+{
+    if (!dc->own) {
+        dc->own = certmap_table_make(cmd->pool);
+        dc->tables = apr_array_make(cmd->pool, 1,
+                                    sizeof(const certmap_table_t *));
+        APR_ARRAY_PUSH(dc->tables, const certmap_table_t *) = dc->own;
+    }
+    return dc->own;
+}
+
+static void certmap_note_source(cmd_parms *cmd, certmap_mapping_t *m)
+{
+    m->file = cmd->directive ? cmd->directive->filename : "(unknown)";
+    m->line = cmd->directive ? (unsigned int)cmd->directive->line_num : 0;
+}
+
+/* CERT: base64 of the DER as IIS stores it, or file:PATH. */
+static const char *certmap_read_cert(cmd_parms *cmd, const char *value,
+                                     unsigned char **der, apr_size_t *len)
+{
+    if (strncasecmp(value, "file:", 5) == 0) {
+        const char *path = ap_server_root_relative(cmd->temp_pool,
+                                                   value + 5);
+        if (!path || !*(value + 5)) {
+            return apr_psprintf(cmd->pool, "invalid certificate path '%s'",
+                                value + 5);
+        }
+        return certmap_der_from_file(cmd->temp_pool, path, der, len);
+    }
+    return certmap_der_from_base64(cmd->temp_pool, value, der, len);
+}
+
+static const char *certmap_optional_secret(cmd_parms *cmd, const char *spec,
+                                           const char **secret)
+{
+    *secret = NULL;
+    if (!spec) {
+        return NULL;
+    }
+    return certmap_secret_resolve(cmd, spec, secret);
+}
+
+/* ---- scope directives -------------------------------------------------- */
+
+static const char *certmap_set_enabled(cmd_parms *cmd, void *dcv, int on)
+{
+    certmap_dir_conf_t *dc = dcv;
+
+    dc->enabled = on;
+    if (on) {
+        certmap_srv_conf_t *sc =
+            ap_get_module_config(cmd->server->module_config, &certmap_module);
+        sc->certmap_used = 1;
+    }
+    return NULL;
+}
+
+/* One IIS sslFlags word. */
+static int certmap_ssl_flag(const char *word)
+{
+    if (!strcasecmp(word, "None"))             return 0;
+    if (!strcasecmp(word, "Ssl"))              return CERTMAP_SSL;
+    if (!strcasecmp(word, "SslNegotiateCert")) return CERTMAP_SSL_NEGOTIATE;
+    if (!strcasecmp(word, "SslRequireCert"))
+        return CERTMAP_SSL_REQUIRE | CERTMAP_SSL_NEGOTIATE;
+    if (!strcasecmp(word, "Ssl128"))           return CERTMAP_SSL_128;
+    return CERTMAP_UNSET;
+}
+
+/* Accepts separate words (Ssl SslNegotiateCert) as well as IIS's own
+ * comma-separated string ("Ssl, SslNegotiateCert"), so values can be
+ * pasted from applicationHost.config. */
+static const char *certmap_set_ssl_flags(cmd_parms *cmd, void *dcv,
+                                         const char *args)
+{
+    certmap_dir_conf_t *dc = dcv;
+    int flags = 0, words = 0, saw_none = 0;
+    const char *arg;
+
+    while (*(arg = ap_getword_conf(cmd->temp_pool, &args))) {
+        char *list = apr_pstrdup(cmd->temp_pool, arg), *state, *word;
+
+        for (word = apr_strtok(list, ", \t", &state); word;
+             word = apr_strtok(NULL, ", \t", &state)) {
+            int flag = certmap_ssl_flag(word);
+
+            if (flag == CERTMAP_UNSET) {
+                return certmap_cmd_error(cmd, apr_psprintf(cmd->pool,
+                    "unknown flag '%s' (expected None, Ssl, "
+                    "SslNegotiateCert, SslRequireCert or Ssl128)", word));
+            }
+            saw_none |= (flag == 0);
+            flags |= flag;
+            words++;
+        }
+    }
+    if (!words) {
+        return certmap_cmd_error(cmd, "needs at least one flag");
+    }
+    if (saw_none && words > 1) {
+        return certmap_cmd_error(cmd, "None cannot be combined with "
+                                 "other flags");
+    }
+    dc->ssl_flags = flags;
+    return NULL;
+}
+
+static const char *certmap_set_one_to_one(cmd_parms *cmd, void *dcv,
+                                          const char *user,
+                                          const char *cert,
+                                          const char *password)
+{
+    certmap_dir_conf_t *dc = dcv;
+    certmap_mapping_t *m = apr_pcalloc(cmd->pool, sizeof(*m));
+    unsigned char *der;
+    apr_size_t len;
+    const char *err;
+
+    if (!*user) {
+        return certmap_cmd_error(cmd, "USER must not be empty");
+    }
+    if ((err = certmap_read_cert(cmd, cert, &der, &len))
+        || (err = certmap_optional_secret(cmd, password, &m->password))) {
+        return certmap_cmd_error(cmd, err);
+    }
+    m->name = "one-to-one";
+    m->user = user;
+    m->enabled = 1;
+    m->permission = CERTMAP_ALLOW;
+    certmap_note_source(cmd, m);
+    if ((err = certmap_table_add_one_to_one(certmap_own_table(cmd, dc),
+                                            der, len, m))) {
+        return certmap_cmd_error(cmd, err);
+    }
+    return NULL;
+}
+
+static const char *certmap_set_domain(cmd_parms *cmd, void *dcv,
+                                      const char *domain)
+{
+    certmap_dir_conf_t *dc = dcv;
+
+    if (!*domain || ap_strchr_c(domain, '@') || ap_strchr_c(domain, '\\')) {
+        return certmap_cmd_error(cmd, "DOMAIN must be a non-empty name "
+                                 "without '@' or '\\'");
+    }
+    dc->default_domain = domain;
+    return NULL;
+}
+
+static const char *certmap_set_pam_service(cmd_parms *cmd, void *dcv,
+                                           const char *name)
+{
+    certmap_dir_conf_t *dc = dcv;
+
+    /* PAM reads /etc/pam.d/NAME: a path would escape that directory. */
+    if (!*name || ap_strchr_c(name, '/') || !strcmp(name, ".")
+        || !strcmp(name, "..")) {
+        return certmap_cmd_error(cmd, "NAME must be a PAM service name, "
+                                 "not a path");
+    }
+    dc->pam_service = name;
+    return NULL;
+}
+
+static const char *certmap_set_cache_timeout(cmd_parms *cmd, void *dcv,
+                                             const char *arg)
+{
+    certmap_dir_conf_t *dc = dcv;
+    char *end;
+    apr_int64_t seconds;
+
+    errno = 0;
+    seconds = apr_strtoi64(arg, &end, 10);
+    if (errno || end == arg || *end || seconds < 0
+        || seconds > CERTMAP_MAX_CACHE_TIMEOUT) {
+        return certmap_cmd_error(cmd, apr_psprintf(cmd->pool,
+            "'%s' is not a number of seconds from 0 to %d", arg,
+            CERTMAP_MAX_CACHE_TIMEOUT));
+    }
+    dc->logon_cache_timeout = (int)seconds;
+    return NULL;
+}
+
+static const char *certmap_set_invalid_certs(cmd_parms *cmd, void *dummy,
+                                             const char *arg)
+{
+    certmap_srv_conf_t *sc =
+        ap_get_module_config(cmd->server->module_config, &certmap_module);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+
+    if (err) {
+        return err;
+    }
+    if (!strcasecmp(arg, "Report")) {
+        sc->invalid_certs = CERTMAP_INVALID_REPORT;
+    }
+    else if (!strcasecmp(arg, "Reject")) {
+        sc->invalid_certs = CERTMAP_INVALID_REJECT;
+    }
+    else {
+        return certmap_cmd_error(cmd, apr_psprintf(cmd->pool,
+            "'%s' is neither Report nor Reject", arg));
+    }
+    return NULL;
+}
+
+/* ---- <CertMapManyToOne NAME> ------------------------------------------- */
+
+#define CERTMAP_BLOCK "<CertMapManyToOne"
+
+/* The directives a many-to-one block may hold.  Anything else inside the
+ * block is refused rather than silently applied to the enclosing scope. */
+static const char *const certmap_block_directives[] = {
+    "CertMapUser", "CertMapPermission", "CertMapDescription",
+    "CertMapEnabled", "CertMapRule", NULL
+};
+
+static const char *certmap_check_block_children(cmd_parms *cmd)
+{
+    const ap_directive_t *child;
+    const char *const *name;
+
+    for (child = cmd->directive->first_child; child; child = child->next) {
+        for (name = certmap_block_directives; *name; name++) {
+            if (!strcasecmp(child->directive, *name)) {
+                break;
+            }
+        }
+        if (!*name) {
+            return apr_psprintf(cmd->pool, "%s> may only contain "
+                                "CertMapUser, CertMapPermission, "
+                                "CertMapDescription, CertMapEnabled and "
+                                "CertMapRule, not %s (line %d)",
+                                CERTMAP_BLOCK, child->directive,
+                                child->line_num);
+        }
+    }
+    return NULL;
+}
+
+static const char *certmap_block_name(cmd_parms *cmd, const char *arg)
+{
+    const char *endp = ap_strrchr_c(arg, '>');
+    const char *args, *name;
+
+    if (!endp) {
+        return NULL;
+    }
+    args = apr_pstrndup(cmd->temp_pool, arg, endp - arg);
+    name = ap_getword_conf(cmd->pool, &args);
+    if (!*name || *args) {
+        return NULL;
+    }
+    return name;
+}
+
+static const char *certmap_many_to_one_block(cmd_parms *cmd, void *dcv,
+                                             const char *arg)
+{
+    certmap_dir_conf_t *dc = dcv;
+    certmap_mapping_t *m;
+    const char *name, *err;
+
+    if (dc->building) {
+        return certmap_cmd_error(cmd, "blocks cannot be nested");
+    }
+    if (!(name = certmap_block_name(cmd, arg))) {
+        return apr_pstrcat(cmd->pool, CERTMAP_BLOCK, "> needs exactly one "
+                           "NAME, e.g. <CertMapManyToOne Sales>", NULL);
+    }
+    if ((err = certmap_check_block_children(cmd))) {
+        return err;
+    }
+
+    m = apr_pcalloc(cmd->pool, sizeof(*m));
+    m->name = name;
+    m->enabled = 1;
+    m->permission = CERTMAP_ALLOW;
+    m->rules = apr_array_make(cmd->pool, 4, sizeof(certmap_rule_t *));
+    certmap_note_source(cmd, m);
+
+    /* The inner directives find the block under construction here, the
+     * way mod_authz_core builds <RequireAll>. */
+    dc->building = m;
+    err = ap_walk_config(cmd->directive->first_child, cmd, cmd->context);
+    dc->building = NULL;
+    if (err) {
+        return err;
+    }
+
+    if (!m->user) {
+        return apr_psprintf(cmd->pool, "%s %s> has no CertMapUser",
+                            CERTMAP_BLOCK, name);
+    }
+    if (apr_is_empty_array(m->rules)) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
+                     "%s %s> at %s:%u has no CertMapRule: it maps every "
+                     "trusted client certificate to '%s'", CERTMAP_BLOCK,
+                     name, m->file, m->line, m->user);
+    }
+    if ((err = certmap_table_add_many_to_one(certmap_own_table(cmd, dc),
+                                             m))) {
+        return apr_psprintf(cmd->pool, "%s %s>: %s", CERTMAP_BLOCK, name,
+                            err);
+    }
+    return NULL;
+}
+
+/* The block under construction, or an error for a directive used
+ * outside one. */
+static const char *certmap_current_block(cmd_parms *cmd, void *dcv,
+                                         certmap_mapping_t **m)
+{
+    certmap_dir_conf_t *dc = dcv;
+
+    *m = dc->building;
+    if (!*m) {
+        return certmap_cmd_error(cmd, "only allowed inside "
+                                 "<CertMapManyToOne NAME>");
+    }
+    return NULL;
+}
+
+static const char *certmap_set_user(cmd_parms *cmd, void *dcv,
+                                    const char *user, const char *password)
+{
+    certmap_mapping_t *m;
+    const char *err;
+
+    if ((err = certmap_current_block(cmd, dcv, &m))) {
+        return err;
+    }
+    if (m->user) {
+        return certmap_cmd_error(cmd, "given twice in one block");
+    }
+    if (!*user) {
+        return certmap_cmd_error(cmd, "USER must not be empty");
+    }
+    if ((err = certmap_optional_secret(cmd, password, &m->password))) {
+        return certmap_cmd_error(cmd, err);
+    }
+    m->user = user;
+    return NULL;
+}
+
+static const char *certmap_set_permission(cmd_parms *cmd, void *dcv,
+                                          const char *arg)
+{
+    certmap_mapping_t *m;
+    const char *err;
+
+    if ((err = certmap_current_block(cmd, dcv, &m))) {
+        return err;
+    }
+    if (!strcasecmp(arg, "Allow")) {
+        m->permission = CERTMAP_ALLOW;
+    }
+    else if (!strcasecmp(arg, "Deny")) {
+        m->permission = CERTMAP_DENY;
+    }
+    else {
+        return certmap_cmd_error(cmd, apr_psprintf(cmd->pool,
+            "'%s' is neither Allow nor Deny", arg));
+    }
+    return NULL;
+}
+
+static const char *certmap_set_description(cmd_parms *cmd, void *dcv,
+                                           const char *text)
+{
+    certmap_mapping_t *m;
+    const char *err;
+
+    if ((err = certmap_current_block(cmd, dcv, &m))) {
+        return err;
+    }
+    m->description = text;
+    return NULL;
+}
+
+static const char *certmap_set_block_enabled(cmd_parms *cmd, void *dcv,
+                                             int on)
+{
+    certmap_mapping_t *m;
+    const char *err;
+
+    if ((err = certmap_current_block(cmd, dcv, &m))) {
+        return err;
+    }
+    m->enabled = on;
+    return NULL;
+}
+
+static const char *certmap_set_rule(cmd_parms *cmd, void *dcv, int argc,
+                                    char *const argv[])
+{
+    certmap_mapping_t *m;
+    certmap_rule_t *rule;
+    const char *err;
+
+    if ((err = certmap_current_block(cmd, dcv, &m))) {
+        return err;
+    }
+    if (argc < 3 || argc > 4) {
+        return certmap_cmd_error(cmd, "takes FIELD SUBFIELD CRITERIA "
+                                 "[CaseSensitive|CaseInsensitive]");
+    }
+    err = certmap_rule_compile(cmd->pool, argv[0], argv[1], argv[2],
+                               argc == 4 ? argv[3] : NULL, &rule);
+    if (err) {
+        return certmap_cmd_error(cmd, err);
+    }
+    APR_ARRAY_PUSH(m->rules, certmap_rule_t *) = rule;
+    return NULL;
+}
+
+/* ---- the directive table ----------------------------------------------- */
+
+#define CERTMAP_DIR  (RSRC_CONF | ACCESS_CONF | OR_AUTHCFG)
+#define CERTMAP_FLAG_AT(field) \
+    ((void *)APR_OFFSETOF(certmap_dir_conf_t, field))
+
+const command_rec certmap_cmds[] = {
+    AP_INIT_FLAG("CertMap", certmap_set_enabled, NULL, CERTMAP_DIR,
+                 "On to map TLS client certificates to accounts"),
+    AP_INIT_RAW_ARGS("CertMapSSLFlags", certmap_set_ssl_flags, NULL,
+                     CERTMAP_DIR, "IIS sslFlags: None, Ssl, "
+                     "SslNegotiateCert, SslRequireCert, Ssl128"),
+    AP_INIT_FLAG("CertMapOneToOneEnabled", ap_set_flag_slot,
+                 CERTMAP_FLAG_AT(one_to_one), CERTMAP_DIR,
+                 "Whether one-to-one mappings are used (default On)"),
+    AP_INIT_FLAG("CertMapManyToOneEnabled", ap_set_flag_slot,
+                 CERTMAP_FLAG_AT(many_to_one), CERTMAP_DIR,
+                 "Whether many-to-one mappings are used (default On)"),
+    AP_INIT_FLAG("CertMapInheritMappings", ap_set_flag_slot,
+                 CERTMAP_FLAG_AT(inherit), CERTMAP_DIR,
+                 "Off: this scope ignores the enclosing scope's mappings"),
+    AP_INIT_FLAG("CertMapPAM", ap_set_flag_slot,
+                 CERTMAP_FLAG_AT(pam), CERTMAP_DIR,
+                 "Log on to the mapped account through PAM (default On)"),
+    AP_INIT_TAKE23("CertMapOneToOne", certmap_set_one_to_one, NULL,
+                   CERTMAP_DIR, "USER CERT [PASSWORD]: map exactly this "
+                   "certificate (base64 DER or file:PATH)"),
+    AP_INIT_RAW_ARGS(CERTMAP_BLOCK, certmap_many_to_one_block, NULL,
+                     CERTMAP_DIR, "<CertMapManyToOne NAME> ... "
+                     "</CertMapManyToOne>: a many-to-one mapping"),
+    AP_INIT_TAKE12("CertMapUser", certmap_set_user, NULL, CERTMAP_DIR,
+                   "USER [PASSWORD] of a many-to-one mapping"),
+    AP_INIT_TAKE1("CertMapPermission", certmap_set_permission, NULL,
+                  CERTMAP_DIR, "Allow or Deny (default Allow)"),
+    AP_INIT_TAKE1("CertMapDescription", certmap_set_description, NULL,
+                  CERTMAP_DIR, "Free text describing the mapping"),
+    AP_INIT_FLAG("CertMapEnabled", certmap_set_block_enabled, NULL,
+                 CERTMAP_DIR, "Whether this many-to-one mapping is used"),
+    AP_INIT_TAKE_ARGV("CertMapRule", certmap_set_rule, NULL, CERTMAP_DIR,
+                      "FIELD SUBFIELD CRITERIA "
+                      "[CaseSensitive|CaseInsensitive]"),
+    AP_INIT_TAKE1("CertMapDefaultLogonDomain", certmap_set_domain, NULL,
+                  CERTMAP_DIR, "Domain appended as USER@DOMAIN to "
+                  "accounts without one"),
+    AP_INIT_TAKE1("CertMapPAMService", certmap_set_pam_service, NULL,
+                  CERTMAP_DIR, "PAM service name (default certmap)"),
+    AP_INIT_TAKE1("CertMapLogonCacheTimeout", certmap_set_cache_timeout,
+                  NULL, CERTMAP_DIR, "Seconds a successful logon is "
+                  "remembered (default 300, 0 = off)"),
+    AP_INIT_TAKE1("CertMapInvalidCerts", certmap_set_invalid_certs, NULL,
+                  RSRC_CONF, "Report (HTTP 403 sub-status) or Reject "
+                  "(TLS alert, mod_ssl's own behaviour)"),
+    AP_INIT_TAKE1("CertMapLogonCache", certmap_cache_set_provider, NULL,
+                  RSRC_CONF, "socache provider[:args] for the shared "
+                  "logon cache (default shmcb)"),
+    { NULL }
+};

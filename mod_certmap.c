@@ -1,0 +1,411 @@
+/* Licensed under the Apache License, Version 2.0.
+ *
+ * mod_certmap.c — IIS "Client Certificate Mapping Authentication" for
+ * Apache httpd 2.4: the module record, hook registration and the request
+ * path.
+ *
+ * A client presents a certificate; mod_ssl verifies it; this module maps
+ * it to an account (one-to-one by the whole certificate, many-to-one by
+ * Subject/Issuer rules), logs on to that account through PAM and sets
+ * r->user — or ends the request with the IIS status an IIS admin knows.
+ * Configuration lives in certmap_config.c, the mapping engine in
+ * certmap_rules.c, the TLS policy in certmap_tls.c, the PAM logon in
+ * certmap_pam.c and its cache in certmap_cache.c.
+ */
+
+#include "apr_strings.h"
+
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "http_ssl.h"
+
+#include <openssl/pem.h>
+
+#include "certmap_private.h"
+#include "certmap_pam.h"
+
+#define CERTMAP_AUTH_TYPE "Certificate"
+
+static int certmap_flag(int value, int dflt)
+{
+    return value == CERTMAP_UNSET ? dflt : value;
+}
+
+/* ---- the client certificate ------------------------------------------- */
+
+/* Slow path, for connections whose SSL* the module never saw: the
+ * certificate as mod_ssl exports it, parsed for this request only. */
+static certmap_cert_t *certmap_cert_from_pem(request_rec *r)
+{
+    const char *pem = ap_ssl_var_lookup(r->pool, r->server, r->connection,
+                                        r, "SSL_CLIENT_CERT");
+    certmap_cert_t *cert = NULL;
+    const char *err;
+    BIO *bio;
+    X509 *x509;
+
+    if (!pem || !*pem) {
+        return NULL;
+    }
+    bio = BIO_new_mem_buf(pem, -1);
+    x509 = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    if (!x509) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "certmap: cannot decode "
+                      "the client certificate exported by mod_ssl");
+        return NULL;
+    }
+    if ((err = certmap_cert_parse(r->pool, x509, &cert))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "certmap: %s", err);
+    }
+    X509_free(x509);
+    return cert;
+}
+
+/* The peer certificate parsed once per connection: a keep-alive
+ * connection parses and digests it on its first request only.  A new
+ * certificate (renegotiation) replaces the old one in a cleared pool, so
+ * memory does not grow with requests. */
+static certmap_cert_t *certmap_conn_cert(request_rec *r, certmap_conn_t *cc,
+                                         X509 *x509)
+{
+    const char *err;
+
+    if (cc->parsed && cc->parsed_x509 == x509) {
+        return cc->parsed;
+    }
+    if (!cc->cert_pool) {
+        apr_pool_create(&cc->cert_pool, r->connection->pool);
+        apr_pool_tag(cc->cert_pool, "certmap_cert");
+    }
+    else {
+        apr_pool_clear(cc->cert_pool);
+    }
+    cc->parsed = NULL;
+    cc->parsed_x509 = NULL;
+    if ((err = certmap_cert_parse(cc->cert_pool, x509, &cc->parsed))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "certmap: %s", err);
+        return NULL;
+    }
+    cc->parsed_x509 = x509;
+    return cc->parsed;
+}
+
+/* Whether the client presented a certificate, and if so, parsed.
+ * *failed is set when one was presented but could not be read. */
+static certmap_cert_t *certmap_request_cert(request_rec *r, int *present,
+                                            int *failed)
+{
+    certmap_conn_t *cc = certmap_conn_get(r->connection);
+    certmap_cert_t *cert;
+    X509 *x509;
+
+    *failed = 0;
+    if (cc && cc->ssl) {
+        x509 = SSL_get0_peer_certificate(cc->ssl);
+        *present = (x509 != NULL);
+        if (!x509) {
+            return NULL;
+        }
+        cert = certmap_conn_cert(r, cc, x509);
+    }
+    else {
+        const char *verify = ap_ssl_var_lookup(r->pool, r->server,
+                                               r->connection, r,
+                                               "SSL_CLIENT_VERIFY");
+        *present = verify && *verify && strcmp(verify, "NONE") != 0;
+        if (!*present) {
+            return NULL;
+        }
+        cert = certmap_cert_from_pem(r);
+    }
+    *failed = (cert == NULL);
+    return cert;
+}
+
+/* ---- TLS checks ------------------------------------------------------- */
+
+static int certmap_cipher_bits(request_rec *r)
+{
+    certmap_conn_t *cc = certmap_conn_get(r->connection);
+    const char *bits;
+    char *end;
+    apr_int64_t value;
+
+    if (cc && cc->ssl && SSL_get_current_cipher(cc->ssl)) {
+        return SSL_CIPHER_get_bits(SSL_get_current_cipher(cc->ssl), NULL);
+    }
+    bits = ap_ssl_var_lookup(r->pool, r->server, r->connection, r,
+                             "SSL_CIPHER_USEKEYSIZE");
+    if (!bits || !*bits) {
+        return 0;
+    }
+    errno = 0;
+    value = apr_strtoi64(bits, &end, 10);
+    return (errno || *end || value < 0 || value > 65536) ? 0 : (int)value;
+}
+
+/* mod_ssl's verdict on the presented certificate.  Anything but SUCCESS
+ * (GENEROUS under optional_no_ca, FAILED:...) never maps.  A failure the
+ * Report policy recorded keeps its own sub-status (13, 17). */
+static certmap_outcome_e certmap_check_verified(request_rec *r,
+                                                const char **reason)
+{
+    certmap_conn_t *cc = certmap_conn_get(r->connection);
+    const char *verify = ap_ssl_var_lookup(r->pool, r->server,
+                                           r->connection, r,
+                                           "SSL_CLIENT_VERIFY");
+
+    if (cc && cc->verify_failure != CERTMAP_GRANTED) {
+        *reason = apr_psprintf(r->pool, "verification failed at depth %d: "
+                               "%s", cc->verify_depth,
+                               X509_verify_cert_error_string(
+                                   cc->verify_error));
+        return cc->verify_failure;
+    }
+    if (!verify || strcmp(verify, "SUCCESS") != 0) {
+        *reason = apr_psprintf(r->pool, "mod_ssl did not verify the "
+                               "certificate (SSL_CLIENT_VERIFY=%s)",
+                               verify ? verify : "(unset)");
+        return CERTMAP_CERT_UNTRUSTED;
+    }
+    return CERTMAP_GRANTED;
+}
+
+/* ---- logon ------------------------------------------------------------ */
+
+/* USER@DOMAIN for a user that names no domain itself. */
+static const char *certmap_account(request_rec *r,
+                                   const certmap_dir_conf_t *dc,
+                                   const char *user)
+{
+    if (!dc->default_domain || ap_strchr_c(user, '@')
+        || ap_strchr_c(user, '\\')) {
+        return user;
+    }
+    return apr_pstrcat(r->pool, user, "@", dc->default_domain, NULL);
+}
+
+static certmap_outcome_e certmap_logon(request_rec *r,
+                                       const certmap_dir_conf_t *dc,
+                                       const char *account,
+                                       const certmap_mapping_t *m,
+                                       const certmap_cert_t *cert,
+                                       const char **reason)
+{
+    const char *service = dc->pam_service ? dc->pam_service
+                                          : CERTMAP_DEFAULT_PAM_SERVICE;
+    int timeout = certmap_flag(dc->logon_cache_timeout,
+                               CERTMAP_DEFAULT_CACHE_TIMEOUT);
+    char message[256];
+    int pam_status = 0;
+
+    if (!certmap_flag(dc->pam, 1)) {
+        *reason = "PAM off";
+        return CERTMAP_GRANTED;
+    }
+    if (timeout > 0 && certmap_cache_lookup(r, service, account,
+                                            m->password, cert, timeout)) {
+        *reason = apr_psprintf(r->pool, "PAM service '%s', cached logon",
+                               service);
+        return CERTMAP_GRANTED;
+    }
+
+    message[0] = '\0';
+    switch (certmap_pam_logon(service, account, m->password, r->useragent_ip,
+                              &pam_status, message, sizeof(message))) {
+    case CERTMAP_PAM_OK:
+        if (timeout > 0) {
+            certmap_cache_store(r, service, account, m->password, cert,
+                                timeout);
+        }
+        *reason = apr_psprintf(r->pool, "PAM service '%s'", service);
+        return CERTMAP_GRANTED;
+    case CERTMAP_PAM_REFUSED:
+        *reason = apr_psprintf(r->pool, "PAM service '%s' refused the "
+                               "logon of '%s': %s (%d)", service, account,
+                               message, pam_status);
+        return CERTMAP_LOGON_FAILED;
+    default:
+        *reason = apr_psprintf(r->pool, "PAM service '%s' failed for '%s': "
+                               "%s (%d)", service, account, message,
+                               pam_status);
+        return CERTMAP_INTERNAL_ERROR;
+    }
+}
+
+/* ---- the request path ------------------------------------------------- */
+
+/* Maps a verified certificate and logs on.  Every path that does not end
+ * in a grant ends the request: a presented certificate never falls
+ * through to other authentication. */
+static int certmap_map_and_logon(request_rec *r,
+                                 const certmap_dir_conf_t *dc,
+                                 const certmap_cert_t *cert)
+{
+    const certmap_mapping_t *m;
+    const char *account, *reason = NULL;
+    certmap_outcome_e outcome;
+
+    m = certmap_match(dc->tables, cert, certmap_flag(dc->one_to_one, 1),
+                      certmap_flag(dc->many_to_one, 1), NULL);
+    if (!m) {
+        return certmap_finish(r, CERTMAP_NOT_MAPPED, cert, NULL, NULL,
+                              "trusted certificate, no mapping matched");
+    }
+    if (m->permission == CERTMAP_DENY) {
+        return certmap_finish(r, CERTMAP_MAPPER_DENIED, cert, m, NULL,
+                              apr_psprintf(r->pool, "many-to-one mapping "
+                                           "'%s' (%s:%u) denies access",
+                                           m->name, m->file, m->line));
+    }
+
+    account = certmap_account(r, dc, m->user);
+    outcome = certmap_logon(r, dc, account, m, cert, &reason);
+    if (outcome != CERTMAP_GRANTED) {
+        return certmap_finish(r, outcome, cert, m, account, reason);
+    }
+    r->user = apr_pstrdup(r->pool, account);
+    r->ap_auth_type = CERTMAP_AUTH_TYPE;
+    certmap_finish(r, CERTMAP_GRANTED, cert, m, account,
+                   apr_psprintf(r->pool, "mapping '%s' at %s:%u, %s",
+                                m->name, m->file, m->line, reason));
+    return OK;
+}
+
+/* The contract's table, in its order.  Runs after mod_ssl's own access
+ * hook (renegotiation, SSLRequire) and before mod_authz_core decides, so
+ * `Require user ...` sees the mapped account. */
+static int certmap_check_access(request_rec *r)
+{
+    const certmap_dir_conf_t *dc =
+        ap_get_module_config(r->per_dir_config, &certmap_module);
+    const char *prev, *reason = NULL;
+    certmap_outcome_e verified;
+    certmap_cert_t *cert;
+    int flags, present, failed;
+
+    if (certmap_flag(dc->enabled, 0) != 1) {
+        return DECLINED;
+    }
+    /* The ErrorDocument of our own refusal is served, not refused again. */
+    if (r->prev && (prev = apr_table_get(r->prev->notes,
+                                         "certmap-substatus"))
+        && strcmp(prev, "0") != 0) {
+        return DECLINED;
+    }
+
+    flags = certmap_conf_ssl_flags(dc);
+    if (!ap_ssl_conn_is_ssl(r->connection)) {
+        if (flags & CERTMAP_SSL) {
+            return certmap_finish(r, CERTMAP_SSL_REQUIRED, NULL, NULL, NULL,
+                                  "plain HTTP request");
+        }
+        if (flags & CERTMAP_SSL_REQUIRE) {
+            return certmap_finish(r, CERTMAP_CERT_REQUIRED, NULL, NULL, NULL,
+                                  "plain HTTP request, certificate "
+                                  "required");
+        }
+        return DECLINED;
+    }
+    if ((flags & CERTMAP_SSL_128) && certmap_cipher_bits(r) < 128) {
+        return certmap_finish(r, CERTMAP_SSL128_REQUIRED, NULL, NULL, NULL,
+                              apr_psprintf(r->pool, "cipher strength %d "
+                                           "bits", certmap_cipher_bits(r)));
+    }
+    /* Without SslNegotiateCert IIS never looks at a certificate. */
+    if (!(flags & (CERTMAP_SSL_NEGOTIATE | CERTMAP_SSL_REQUIRE))) {
+        return DECLINED;
+    }
+
+    cert = certmap_request_cert(r, &present, &failed);
+    if (!present) {
+        if (flags & CERTMAP_SSL_REQUIRE) {
+            return certmap_finish(r, CERTMAP_CERT_REQUIRED, NULL, NULL, NULL,
+                                  "no client certificate");
+        }
+        return DECLINED;    /* another AuthType may decide */
+    }
+    verified = certmap_check_verified(r, &reason);
+    if (verified != CERTMAP_GRANTED) {
+        return certmap_finish(r, verified, cert, NULL, NULL, reason);
+    }
+    if (failed) {
+        return certmap_finish(r, CERTMAP_INTERNAL_ERROR, NULL, NULL, NULL,
+                              "the client certificate could not be read");
+    }
+    return certmap_map_and_logon(r, dc, cert);
+}
+
+/* Runs last among the authentication hooks, so only when the location
+ * needs a user, no certificate was presented, and no other AuthType took
+ * the request: IIS answers 403.7 there. */
+static int certmap_check_user(request_rec *r)
+{
+    const certmap_dir_conf_t *dc =
+        ap_get_module_config(r->per_dir_config, &certmap_module);
+    const char *type = ap_auth_type(r);
+
+    if (certmap_flag(dc->enabled, 0) != 1 || r->user) {
+        return DECLINED;
+    }
+    if (type && strcasecmp(type, CERTMAP_AUTH_TYPE) != 0) {
+        return DECLINED;
+    }
+    return certmap_finish(r, CERTMAP_CERT_REQUIRED, NULL, NULL, NULL,
+                          "no client certificate and no other "
+                          "authentication configured");
+}
+
+/* ---- start-up --------------------------------------------------------- */
+
+static int certmap_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                              apr_pool_t *ptemp)
+{
+    return certmap_cache_pre_config(pconf, plog, ptemp);
+}
+
+static int certmap_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                               apr_pool_t *ptemp, server_rec *s)
+{
+    int rv = certmap_cache_post_config(pconf, plog, ptemp, s);
+
+    if (rv != OK) {
+        return rv;
+    }
+    return certmap_tls_post_config(pconf, plog, ptemp, s);
+}
+
+static void certmap_child_init(apr_pool_t *p, server_rec *s)
+{
+    certmap_cache_child_init(p, s);
+}
+
+static void certmap_register_hooks(apr_pool_t *p)
+{
+    static const char *const after_ssl[] = { "mod_ssl.c", NULL };
+
+    ap_hook_pre_config(certmap_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(certmap_post_config, after_ssl, NULL,
+                        APR_HOOK_MIDDLE);
+    ap_hook_child_init(certmap_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_access(certmap_check_access, after_ssl, NULL,
+                         APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_check_authn(certmap_check_user, NULL, NULL, APR_HOOK_LAST,
+                        AP_AUTH_INTERNAL_PER_CONF);
+    certmap_tls_register_hooks(p);
+}
+
+/* Declared by hand rather than with AP_DECLARE_MODULE, which would repeat
+ * certmap_private.h's APLOG_USE_MODULE (mod_ssl does the same). */
+module AP_MODULE_DECLARE_DATA certmap_module = {
+    STANDARD20_MODULE_STUFF,
+    certmap_create_dir_conf,
+    certmap_merge_dir_conf,
+    certmap_create_srv_conf,
+    certmap_merge_srv_conf,
+    certmap_cmds,
+    certmap_register_hooks,
+    AP_MODULE_FLAG_NONE
+};

@@ -1,0 +1,1195 @@
+/* Licensed under the Apache License, Version 2.0.
+ *
+ * certmap_rules.c — the mapping engine of mod_certmap: compiles CertMapRule
+ * criteria, decodes configured certificates (IIS base64 blobs, PEM and DER
+ * files), keeps the per-scope mapping tables with their indexes, parses
+ * client certificates once, and finds the mapping for a certificate.
+ *
+ * Only OpenSSL, APR/apr-util and libunistring are used, never httpd.
+ *
+ * Indexes.  One-to-one mappings live in a hash keyed by the SHA-256 of the
+ * DER, so a lookup is O(1) whatever the table size.  Many-to-one mappings
+ * whose rules include an exact-value rule (no wildcard) are filed under
+ * that rule's key (field, attribute type, case mode, value); the rest go
+ * to an "unindexed" list.  A certificate precomputes the same keys for its
+ * own attribute values, so matching only evaluates the mappings filed
+ * under those keys plus the unindexed ones, merged in ascending
+ * configuration order: the first full match is exactly the one a plain
+ * in-order scan would find.
+ */
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE             /* memmem */
+#endif
+
+#include <string.h>
+
+#include <apr_strings.h>
+#include <apr_hash.h>
+#include <apr_file_io.h>
+#include <apr_base64.h>
+
+#include <openssl/evp.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/objects.h>
+#include <openssl/bn.h>
+
+#include <unistr.h>
+#include <unicase.h>
+
+#include "certmap_rules.h"
+
+/* A certificate file larger than this is not a certificate. */
+#define CERTMAP_MAX_CERT_FILE   (1024 * 1024)
+
+/* Longest dotted OID accepted in a rule. */
+#define CERTMAP_MAX_OID_TEXT    128
+
+/* Index keys carry the attribute type's length in one byte; longer types
+ * (absurd, but possible in a hostile certificate) are simply not indexed,
+ * on either side, which keeps matching correct. */
+#define CERTMAP_MAX_KEY_OID     255
+
+/* How many sorted candidate lists one match merges on the stack.  A
+ * certificate with more attributes than that falls back to a plain scan. */
+#define CERTMAP_MAX_CURSORS     64
+
+#define CERTMAP_EXACT_KEY  0   /* index key on the value as decoded */
+#define CERTMAP_FOLDED_KEY 1   /* index key on the case-folded value */
+
+typedef enum {
+    CRITERIA_ANY,               /* "*": present, any value */
+    CRITERIA_EXACT,             /* "x" */
+    CRITERIA_PREFIX,            /* "x*" */
+    CRITERIA_SUFFIX,            /* "*x" */
+    CRITERIA_CONTAINS           /* "*x*" */
+} criteria_kind_e;
+
+struct certmap_rule {
+    certmap_field_e field;
+    const unsigned char *oid;   /* content octets of the attribute type */
+    apr_size_t oid_len;
+    const char *subfield;       /* keyword upper-cased, or the dotted OID */
+    const char *criteria;       /* as configured */
+    criteria_kind_e kind;
+    const char *pattern;        /* criteria less wildcards; folded if CI */
+    apr_size_t pattern_len;
+    int case_insensitive;
+};
+
+/* One attribute of a parsed Subject or Issuer name. */
+typedef struct {
+    const unsigned char *oid;
+    apr_size_t oid_len;
+    const char *value;          /* UTF-8; NULL when it can never match */
+    apr_size_t value_len;
+    const char *folded;         /* value case-folded */
+    apr_size_t folded_len;
+    const char *key[2];         /* index keys, exact and folded; or NULL */
+    apr_size_t key_len[2];
+} cert_attr_t;
+
+struct certmap_cert {
+    X509 *x509;
+    unsigned char sha256[CERTMAP_SHA256_LEN];
+    const cert_attr_t *attrs[2];    /* by certmap_field_e */
+    int nattrs[2];
+};
+
+struct certmap_table {
+    apr_pool_t *pool;
+    apr_array_header_t *one_to_one;     /* of certmap_mapping_t * */
+    apr_hash_t *by_fingerprint;         /* SHA-256 -> certmap_mapping_t * */
+    apr_array_header_t *many_to_one;    /* of certmap_mapping_t * */
+    apr_hash_t *by_name;                /* folded name -> mapping */
+    apr_hash_t *index;                  /* key -> array of int, ascending */
+    apr_array_header_t *unindexed;      /* of int, ascending */
+};
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static const char *field_name(certmap_field_e field)
+{
+    return field == CERTMAP_ISSUER ? "Issuer" : "Subject";
+}
+
+/* Case folding: every code point c becomes uc_tolower(uc_toupper(c)).
+ * That equates both members of every Unicode simple case pair, including
+ * the odd ones (final sigma, Kelvin sign, long s, titlecase digraphs, and
+ * dotless i / dotted I with plain i), while never changing the number of
+ * code points (no ß -> ss), so wildcard positions stay meaningful.  The
+ * input must be valid UTF-8. */
+static ucs4_t fold_code_point(ucs4_t c)
+{
+    if (c < 0x80) {
+        return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+    }
+    return uc_tolower(uc_toupper(c));
+}
+
+static apr_size_t fold_pass(const char *s, apr_size_t n, char *out)
+{
+    const uint8_t *in = (const uint8_t *)s;
+    apr_size_t i = 0, len = 0;
+
+    while (i < n) {
+        ucs4_t c;
+        uint8_t buf[6];
+        int consumed = u8_mbtoucr(&c, in + i, n - i);
+        int produced;
+
+        if (consumed <= 0) {    /* not reached: input was checked */
+            c = in[i];
+            consumed = 1;
+        }
+        produced = u8_uctomb(buf, fold_code_point(c), sizeof(buf));
+        if (produced <= 0) {
+            buf[0] = in[i];
+            produced = 1;
+        }
+        if (out) {
+            memcpy(out + len, buf, produced);
+        }
+        len += produced;
+        i += consumed;
+    }
+    return len;
+}
+
+/* The case-folded copy of the UTF-8 text s[0..n), NUL-terminated. */
+static char *fold_utf8(apr_pool_t *p, const char *s, apr_size_t n,
+                       apr_size_t *folded_len)
+{
+    apr_size_t len = fold_pass(s, n, NULL);
+    char *out = apr_palloc(p, len + 1);
+
+    fold_pass(s, n, out);
+    out[len] = '\0';
+    *folded_len = len;
+    return out;
+}
+
+static int is_valid_utf8(const char *s, apr_size_t n)
+{
+    return u8_check((const uint8_t *)s, n) == NULL;
+}
+
+/* The most recent OpenSSL error as text, and the queue cleared. */
+static const char *openssl_reason(apr_pool_t *p)
+{
+    unsigned long e = ERR_peek_last_error();
+    char buf[256];
+
+    ERR_clear_error();
+    if (e == 0) {
+        return "no further detail";
+    }
+    ERR_error_string_n(e, buf, sizeof(buf));
+    return apr_pstrdup(p, buf);
+}
+
+/* ---- rules ------------------------------------------------------------- */
+
+static const struct {
+    const char *keyword;
+    int nid;
+} subfields[] = {
+    { "CN", NID_commonName },
+    { "O", NID_organizationName },
+    { "OU", NID_organizationalUnitName },
+    { "L", NID_localityName },
+    { "S", NID_stateOrProvinceName },
+    { "ST", NID_stateOrProvinceName },
+    { "C", NID_countryName },
+    { "E", NID_pkcs9_emailAddress },
+    { "GN", NID_givenName },
+    { "SN", NID_surname },
+    { "T", NID_title },
+    { "DC", NID_domainComponent },
+    { "SERIALNUMBER", NID_serialNumber },
+    { "UID", NID_userId },
+};
+
+static const char *compile_field(apr_pool_t *p, const char *text,
+                                 certmap_field_e *field)
+{
+    if (text && strcasecmp(text, "Subject") == 0) {
+        *field = CERTMAP_SUBJECT;
+        return NULL;
+    }
+    if (text && strcasecmp(text, "Issuer") == 0) {
+        *field = CERTMAP_ISSUER;
+        return NULL;
+    }
+    return apr_psprintf(p, "unknown field '%s' (expected Subject or Issuer)",
+                        text ? text : "");
+}
+
+/* Digits and single dots, at least two arcs: "2.5.4.3". */
+static int looks_like_dotted_oid(const char *s)
+{
+    apr_size_t i, dots = 0;
+    int digit_before = 0;
+
+    for (i = 0; s[i]; i++) {
+        if (s[i] >= '0' && s[i] <= '9') {
+            digit_before = 1;
+        }
+        else if (s[i] == '.' && digit_before) {
+            digit_before = 0;
+            dots++;
+        }
+        else {
+            return 0;
+        }
+    }
+    return dots > 0 && digit_before && i <= CERTMAP_MAX_OID_TEXT;
+}
+
+static void keep_object(apr_pool_t *p, const ASN1_OBJECT *obj,
+                        certmap_rule_t *rule)
+{
+    rule->oid_len = (apr_size_t)OBJ_length(obj);
+    rule->oid = apr_pmemdup(p, OBJ_get0_data(obj), rule->oid_len);
+}
+
+static const char *compile_oid(apr_pool_t *p, const char *text,
+                               certmap_rule_t *rule)
+{
+    ASN1_OBJECT *obj;
+
+    if (!looks_like_dotted_oid(text)) {
+        return apr_psprintf(p, "bad OID '%s' (expected a dotted OID such "
+                            "as 2.5.4.3)", text);
+    }
+    obj = OBJ_txt2obj(text, 1);
+    if (obj == NULL || OBJ_length(obj) == 0) {
+        ERR_clear_error();
+        ASN1_OBJECT_free(obj);
+        return apr_psprintf(p, "bad OID '%s' (expected a dotted OID such "
+                            "as 2.5.4.3)", text);
+    }
+    keep_object(p, obj, rule);
+    ASN1_OBJECT_free(obj);
+    rule->subfield = apr_pstrdup(p, text);
+    return NULL;
+}
+
+static const char *compile_subfield(apr_pool_t *p, const char *text,
+                                    certmap_rule_t *rule)
+{
+    apr_size_t i;
+
+    if (text == NULL || *text == '\0') {
+        text = "";
+    }
+    else if (*text >= '0' && *text <= '9') {
+        return compile_oid(p, text, rule);
+    }
+    for (i = 0; i < sizeof(subfields) / sizeof(subfields[0]); i++) {
+        if (strcasecmp(text, subfields[i].keyword) == 0) {
+            keep_object(p, OBJ_nid2obj(subfields[i].nid), rule);
+            rule->subfield = subfields[i].keyword;
+            return NULL;
+        }
+    }
+    return apr_psprintf(p, "unknown sub-field '%s' (expected CN, O, OU, L, "
+                        "S, ST, C, E, GN, SN, T, DC, SERIALNUMBER, UID or a "
+                        "dotted OID)", text);
+}
+
+static const char *compile_casemode(apr_pool_t *p, const char *text,
+                                    int *case_insensitive)
+{
+    if (text == NULL || strcasecmp(text, "CaseSensitive") == 0) {
+        *case_insensitive = 0;
+        return NULL;
+    }
+    if (strcasecmp(text, "CaseInsensitive") == 0) {
+        *case_insensitive = 1;
+        return NULL;
+    }
+    return apr_psprintf(p, "unknown case mode '%s' (expected CaseSensitive "
+                        "or CaseInsensitive)", text);
+}
+
+/* IIS wildcards: '*' at the start and/or the end; anywhere else it is a
+ * literal character.  "*" alone means present with any value. */
+static const char *compile_criteria(apr_pool_t *p, const char *text,
+                                    certmap_rule_t *rule)
+{
+    apr_size_t len = text ? strlen(text) : 0;
+    apr_size_t start = 0, end = len;
+
+    if (len == 0) {
+        return "empty criteria (use * for any value)";
+    }
+    if (!is_valid_utf8(text, len)) {
+        return "criteria is not valid UTF-8";
+    }
+    rule->criteria = apr_pstrmemdup(p, text, len);
+    if (len == 1 && text[0] == '*') {
+        rule->kind = CRITERIA_ANY;
+        rule->pattern = "";
+        rule->pattern_len = 0;
+        return NULL;
+    }
+    if (text[0] == '*') {
+        start = 1;
+    }
+    if (text[len - 1] == '*') {
+        end = len - 1;
+    }
+    rule->kind = start ? (end < len ? CRITERIA_CONTAINS : CRITERIA_SUFFIX)
+                       : (end < len ? CRITERIA_PREFIX : CRITERIA_EXACT);
+    if (rule->case_insensitive) {
+        rule->pattern = fold_utf8(p, text + start, end - start,
+                                  &rule->pattern_len);
+    }
+    else {
+        rule->pattern = apr_pstrmemdup(p, text + start, end - start);
+        rule->pattern_len = end - start;
+    }
+    return NULL;
+}
+
+const char *certmap_rule_compile(apr_pool_t *p, const char *field,
+                                 const char *subfield, const char *criteria,
+                                 const char *casemode, certmap_rule_t **rule)
+{
+    certmap_rule_t *r = apr_pcalloc(p, sizeof(*r));
+    const char *err;
+
+    if ((err = compile_field(p, field, &r->field))
+        || (err = compile_subfield(p, subfield, r))
+        || (err = compile_casemode(p, casemode, &r->case_insensitive))
+        || (err = compile_criteria(p, criteria, r))) {
+        return err;
+    }
+    *rule = r;
+    return NULL;
+}
+
+/* Quotes criteria the way httpd's configuration reader unquotes them. */
+static const char *quote_criteria(apr_pool_t *p, const char *s)
+{
+    apr_size_t i, n = strlen(s);
+    char *out = apr_palloc(p, 2 * n + 3);
+    char *o = out;
+
+    *o++ = '"';
+    for (i = 0; i < n; i++) {
+        if (s[i] == '"' || s[i] == '\\') {
+            *o++ = '\\';
+        }
+        *o++ = s[i];
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
+const char *certmap_rule_text(apr_pool_t *p, const certmap_rule_t *rule)
+{
+    return apr_pstrcat(p, field_name(rule->field), " ", rule->subfield, " ",
+                       quote_criteria(p, rule->criteria),
+                       rule->case_insensitive ? " CaseInsensitive" : "",
+                       NULL);
+}
+
+/* ---- matching one rule -------------------------------------------------- */
+
+static int pattern_matches(const certmap_rule_t *rule, const char *v,
+                           apr_size_t n)
+{
+    const char *pat = rule->pattern;
+    apr_size_t m = rule->pattern_len;
+
+    switch (rule->kind) {
+    case CRITERIA_ANY:
+        return 1;
+    case CRITERIA_EXACT:
+        return n == m && memcmp(v, pat, m) == 0;
+    case CRITERIA_PREFIX:
+        return n >= m && memcmp(v, pat, m) == 0;
+    case CRITERIA_SUFFIX:
+        return n >= m && memcmp(v + n - m, pat, m) == 0;
+    case CRITERIA_CONTAINS:
+        return m == 0 || (n >= m && memmem(v, n, pat, m) != NULL);
+    }
+    return 0;
+}
+
+static int same_type(const cert_attr_t *a, const certmap_rule_t *rule)
+{
+    return a->oid_len == rule->oid_len
+           && memcmp(a->oid, rule->oid, rule->oid_len) == 0;
+}
+
+/* A rule matches when any value of its sub-field in its name matches. */
+static int rule_matches(const certmap_rule_t *rule,
+                        const certmap_cert_t *cert)
+{
+    const cert_attr_t *a = cert->attrs[rule->field];
+    int i, n = cert->nattrs[rule->field];
+
+    for (i = 0; i < n; i++) {
+        if (a[i].value == NULL || !same_type(&a[i], rule)) {
+            continue;
+        }
+        if (rule->case_insensitive
+            ? pattern_matches(rule, a[i].folded, a[i].folded_len)
+            : pattern_matches(rule, a[i].value, a[i].value_len)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The first rule of m that fails for cert, or NULL when all match. */
+static const certmap_rule_t *first_failed_rule(const certmap_mapping_t *m,
+                                               const certmap_cert_t *cert)
+{
+    int i;
+
+    if (m->rules == NULL) {
+        return NULL;
+    }
+    for (i = 0; i < m->rules->nelts; i++) {
+        const certmap_rule_t *rule = APR_ARRAY_IDX(m->rules, i,
+                                                   certmap_rule_t *);
+        if (!rule_matches(rule, cert)) {
+            return rule;
+        }
+    }
+    return NULL;
+}
+
+static int mapping_matches(const certmap_mapping_t *m,
+                           const certmap_cert_t *cert)
+{
+    return m->enabled && first_failed_rule(m, cert) == NULL;
+}
+
+/* ---- certificates as configured ---------------------------------------- */
+
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static int is_base64_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+           || (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+/* Strips blanks and checks the alphabet and the padding; returns the
+ * compact text in *out, or an error. */
+static const char *compact_base64(apr_pool_t *p, const char *text,
+                                  char **out, apr_size_t *out_len)
+{
+    apr_size_t i, n = 0, pad = 0;
+    char *buf = apr_palloc(p, strlen(text) + 1);
+
+    for (i = 0; text[i]; i++) {
+        char c = text[i];
+
+        if (is_blank(c)) {
+            continue;
+        }
+        if (c == '=') {
+            pad++;
+        }
+        else if (!is_base64_char(c) || pad > 0) {
+            if (pad > 0 && is_base64_char(c)) {
+                return "bad base64 padding ('=' before the end)";
+            }
+            return apr_psprintf(p, "invalid character 0x%02X at offset %"
+                                APR_SIZE_T_FMT " in the base64 certificate%s",
+                                (unsigned char)c, i,
+                                c == '-' ? " (a PEM file? use file:PATH)"
+                                         : "");
+        }
+        buf[n++] = c;
+    }
+    buf[n] = '\0';
+    if (n == 0) {
+        return "empty certificate";
+    }
+    if (n % 4 != 0 || pad > 2) {
+        return "bad base64 padding or length";
+    }
+    *out = buf;
+    *out_len = n;
+    return NULL;
+}
+
+/* The DER must be exactly one X.509 certificate, nothing after it. */
+static const char *check_one_certificate(apr_pool_t *p,
+                                         const unsigned char *der,
+                                         apr_size_t der_len)
+{
+    const unsigned char *q = der;
+    X509 *x;
+
+    if (der_len == 0 || der_len > CERTMAP_MAX_CERT_FILE) {
+        return "not an X.509 certificate (bad size)";
+    }
+    x = d2i_X509(NULL, &q, (long)der_len);
+    if (x == NULL) {
+        return apr_psprintf(p, "not an X.509 certificate (%s)",
+                            openssl_reason(p));
+    }
+    X509_free(x);
+    if (q != der + der_len) {
+        return apr_psprintf(p, "%" APR_SIZE_T_FMT " bytes of trailing data "
+                            "after the certificate",
+                            der_len - (apr_size_t)(q - der));
+    }
+    return NULL;
+}
+
+const char *certmap_der_from_base64(apr_pool_t *p, const char *text,
+                                    unsigned char **der, apr_size_t *der_len)
+{
+    char *compact;
+    apr_size_t compact_len;
+    unsigned char *out;
+    const char *err;
+    int n;
+
+    if (text == NULL) {
+        return "empty certificate";
+    }
+    if ((err = compact_base64(p, text, &compact, &compact_len))) {
+        return err;
+    }
+    if (compact_len > 2 * CERTMAP_MAX_CERT_FILE) {
+        return "certificate too large";
+    }
+    out = apr_palloc(p, apr_base64_decode_len(compact));
+    n = apr_base64_decode_binary(out, compact);
+    if (n <= 0) {
+        return "bad base64";
+    }
+    if ((err = check_one_certificate(p, out, (apr_size_t)n))) {
+        return err;
+    }
+    *der = out;
+    *der_len = (apr_size_t)n;
+    return NULL;
+}
+
+static const char *read_whole_file(apr_pool_t *p, const char *path,
+                                   char **data, apr_size_t *len)
+{
+    apr_file_t *f;
+    apr_finfo_t finfo;
+    apr_status_t rv;
+    apr_size_t got;
+    char ebuf[120];
+
+    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY,
+                       APR_OS_DEFAULT, p);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_info_get(&finfo, APR_FINFO_SIZE, f);
+        if (rv == APR_SUCCESS && finfo.size > CERTMAP_MAX_CERT_FILE) {
+            apr_file_close(f);
+            return apr_psprintf(p, "'%s' is too large for a certificate",
+                                path);
+        }
+        if (rv == APR_SUCCESS) {
+            *data = apr_palloc(p, (apr_size_t)finfo.size + 1);
+            rv = apr_file_read_full(f, *data, (apr_size_t)finfo.size, &got);
+            if (rv == APR_EOF && got == (apr_size_t)finfo.size) {
+                rv = APR_SUCCESS;
+            }
+        }
+        apr_file_close(f);
+    }
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(p, "cannot read '%s': %s", path,
+                            apr_strerror(rv, ebuf, sizeof(ebuf)));
+    }
+    (*data)[got] = '\0';
+    *len = got;
+    return NULL;
+}
+
+/* The DER of the first CERTIFICATE block of a PEM text. */
+static const char *der_from_pem(apr_pool_t *p, const char *path,
+                                const char *data, apr_size_t len,
+                                unsigned char **der, apr_size_t *der_len)
+{
+    BIO *bio = BIO_new_mem_buf(data, (int)len);
+    unsigned char *bytes = NULL;
+    char *name = NULL;
+    long n = 0;
+    int ok;
+
+    if (bio == NULL) {
+        return apr_psprintf(p, "'%s': %s", path, openssl_reason(p));
+    }
+    ok = PEM_bytes_read_bio(&bytes, &n, &name, PEM_STRING_X509, bio,
+                            NULL, NULL);
+    BIO_free(bio);
+    OPENSSL_free(name);
+    if (!ok) {
+        return apr_psprintf(p, "'%s': no PEM certificate found (%s)", path,
+                            openssl_reason(p));
+    }
+    *der = apr_pmemdup(p, bytes, (apr_size_t)n);
+    *der_len = (apr_size_t)n;
+    OPENSSL_free(bytes);
+    return NULL;
+}
+
+const char *certmap_der_from_file(apr_pool_t *p, const char *path,
+                                  unsigned char **der, apr_size_t *der_len)
+{
+    char *data;
+    apr_size_t len;
+    const char *err;
+
+    if ((err = read_whole_file(p, path, &data, &len))) {
+        return err;
+    }
+    if (strstr(data, "-----BEGIN") != NULL) {
+        err = der_from_pem(p, path, data, len, der, der_len);
+    }
+    else {
+        *der = (unsigned char *)data;
+        *der_len = len;
+    }
+    if (err == NULL) {
+        err = check_one_certificate(p, *der, *der_len);
+        if (err) {
+            err = apr_psprintf(p, "'%s': %s", path, err);
+        }
+    }
+    return err;
+}
+
+const char *certmap_der_to_blob(apr_pool_t *p, const unsigned char *der,
+                                apr_size_t der_len)
+{
+    char *out;
+
+    if (der_len > CERTMAP_MAX_CERT_FILE) {
+        return NULL;
+    }
+    out = apr_palloc(p, apr_base64_encode_len((int)der_len));
+    apr_base64_encode_binary(out, der, (int)der_len);
+    return out;
+}
+
+/* ---- tables ------------------------------------------------------------ */
+
+/* SHA-256 output is uniformly distributed: its first bytes are a hash. */
+static unsigned int fingerprint_hash(const char *key, apr_ssize_t *klen)
+{
+    unsigned int h;
+
+    memcpy(&h, key, sizeof(h));
+    return h;
+}
+
+certmap_table_t *certmap_table_make(apr_pool_t *p)
+{
+    certmap_table_t *t = apr_pcalloc(p, sizeof(*t));
+
+    t->pool = p;
+    t->one_to_one = apr_array_make(p, 4, sizeof(certmap_mapping_t *));
+    t->by_fingerprint = apr_hash_make_custom(p, fingerprint_hash);
+    t->many_to_one = apr_array_make(p, 4, sizeof(certmap_mapping_t *));
+    t->by_name = apr_hash_make(p);
+    t->index = apr_hash_make(p);
+    t->unindexed = apr_array_make(p, 4, sizeof(int));
+    return t;
+}
+
+static const char *where(apr_pool_t *p, const certmap_mapping_t *m)
+{
+    if (m->file == NULL) {
+        return "";
+    }
+    return apr_psprintf(p, " (%s:%u)", m->file, m->line);
+}
+
+const char *certmap_table_add_one_to_one(certmap_table_t *t,
+                                         const unsigned char *der,
+                                         apr_size_t der_len,
+                                         certmap_mapping_t *m)
+{
+    const certmap_mapping_t *other;
+
+    if (!EVP_Digest(der, der_len, m->fingerprint, NULL, EVP_sha256(),
+                    NULL)) {
+        return apr_psprintf(t->pool, "cannot digest the certificate (%s)",
+                            openssl_reason(t->pool));
+    }
+    other = apr_hash_get(t->by_fingerprint, m->fingerprint,
+                         CERTMAP_SHA256_LEN);
+    if (other) {
+        return apr_psprintf(t->pool, "this certificate is already mapped "
+                            "to '%s'%s", other->user ? other->user : "",
+                            where(t->pool, other));
+    }
+    apr_hash_set(t->by_fingerprint, m->fingerprint, CERTMAP_SHA256_LEN, m);
+    APR_ARRAY_PUSH(t->one_to_one, certmap_mapping_t *) = m;
+    return NULL;
+}
+
+/* Builds an index key: field, case mode, attribute type, value. */
+static char *make_key(apr_pool_t *p, certmap_field_e field, int folded,
+                      const unsigned char *oid, apr_size_t oid_len,
+                      const char *value, apr_size_t value_len,
+                      apr_size_t *key_len)
+{
+    apr_size_t len = 3 + oid_len + value_len;
+    char *key = apr_palloc(p, len);
+
+    key[0] = (char)field;
+    key[1] = (char)folded;
+    key[2] = (char)oid_len;
+    memcpy(key + 3, oid, oid_len);
+    memcpy(key + 3 + oid_len, value, value_len);
+    *key_len = len;
+    return key;
+}
+
+static int rule_is_indexable(const certmap_rule_t *rule)
+{
+    return rule->kind == CRITERIA_EXACT
+           && rule->oid_len <= CERTMAP_MAX_KEY_OID;
+}
+
+/* Files mapping number `idx` under its most selective exact rule: the
+ * one whose key has the fewest mappings so far, so that a rule shared by
+ * every mapping (`Subject O Contoso`) does not become one long list. */
+static void index_mapping(certmap_table_t *t, const certmap_mapping_t *m,
+                          int idx)
+{
+    apr_array_header_t *list;
+    const char *best_key = NULL;
+    apr_size_t best_len = 0;
+    int i, best_count = 0;
+
+    for (i = 0; m->rules && i < m->rules->nelts; i++) {
+        const certmap_rule_t *rule = APR_ARRAY_IDX(m->rules, i,
+                                                   certmap_rule_t *);
+        apr_size_t len;
+        char *key;
+        int count;
+
+        if (!rule_is_indexable(rule)) {
+            continue;
+        }
+        key = make_key(t->pool, rule->field, rule->case_insensitive,
+                       rule->oid, rule->oid_len, rule->pattern,
+                       rule->pattern_len, &len);
+        list = apr_hash_get(t->index, key, len);
+        count = list ? list->nelts : 0;
+        if (best_key == NULL || count < best_count) {
+            best_key = key;
+            best_len = len;
+            best_count = count;
+        }
+    }
+    if (best_key == NULL) {
+        APR_ARRAY_PUSH(t->unindexed, int) = idx;
+        return;
+    }
+    list = apr_hash_get(t->index, best_key, best_len);
+    if (list == NULL) {
+        list = apr_array_make(t->pool, 1, sizeof(int));
+        apr_hash_set(t->index, best_key, best_len, list);
+    }
+    APR_ARRAY_PUSH(list, int) = idx;
+}
+
+const char *certmap_table_add_many_to_one(certmap_table_t *t,
+                                          certmap_mapping_t *m)
+{
+    const certmap_mapping_t *other;
+    const char *key;
+    apr_size_t key_len;
+
+    if (m->name == NULL || *m->name == '\0') {
+        return "a many-to-one mapping needs a name";
+    }
+    key_len = strlen(m->name);
+    if (is_valid_utf8(m->name, key_len)) {
+        key = fold_utf8(t->pool, m->name, key_len, &key_len);
+    }
+    else {
+        key = m->name;
+    }
+    other = apr_hash_get(t->by_name, key, key_len);
+    if (other) {
+        return apr_psprintf(t->pool, "a many-to-one mapping named '%s' "
+                            "already exists%s", other->name,
+                            where(t->pool, other));
+    }
+    apr_hash_set(t->by_name, key, key_len, m);
+    index_mapping(t, m, t->many_to_one->nelts);
+    APR_ARRAY_PUSH(t->many_to_one, certmap_mapping_t *) = m;
+    return NULL;
+}
+
+const apr_array_header_t *certmap_table_one_to_one(const certmap_table_t *t)
+{
+    return t->one_to_one;
+}
+
+const apr_array_header_t *certmap_table_many_to_one(const certmap_table_t *t)
+{
+    return t->many_to_one;
+}
+
+/* ---- client certificates ----------------------------------------------- */
+
+static apr_status_t release_x509(void *data)
+{
+    X509_free(data);
+    return APR_SUCCESS;
+}
+
+/* Decodes one attribute value; leaves a->value NULL when the value can
+ * never match: undecodable, not UTF-8, or with an embedded NUL. */
+static void decode_value(apr_pool_t *p, const ASN1_STRING *data,
+                         certmap_field_e field, cert_attr_t *a)
+{
+    unsigned char *utf8 = NULL;
+    int n = ASN1_STRING_to_UTF8(&utf8, data);
+    int i;
+
+    if (n < 0) {
+        ERR_clear_error();
+        return;
+    }
+    if (memchr(utf8, '\0', (apr_size_t)n) == NULL
+        && is_valid_utf8((const char *)utf8, (apr_size_t)n)) {
+        a->value = apr_pstrmemdup(p, (const char *)utf8, (apr_size_t)n);
+        a->value_len = (apr_size_t)n;
+        a->folded = fold_utf8(p, a->value, a->value_len, &a->folded_len);
+    }
+    OPENSSL_free(utf8);
+    if (a->value == NULL || a->oid_len > CERTMAP_MAX_KEY_OID) {
+        return;
+    }
+    for (i = CERTMAP_EXACT_KEY; i <= CERTMAP_FOLDED_KEY; i++) {
+        a->key[i] = make_key(p, field, i, a->oid, a->oid_len,
+                             i ? a->folded : a->value,
+                             i ? a->folded_len : a->value_len,
+                             &a->key_len[i]);
+    }
+}
+
+static void parse_name(apr_pool_t *p, const X509_NAME *name,
+                       certmap_field_e field, certmap_cert_t *cert)
+{
+    int i, n = name ? X509_NAME_entry_count(name) : 0;
+    cert_attr_t *attrs = apr_pcalloc(p, sizeof(*attrs) * (n ? n : 1));
+
+    for (i = 0; i < n; i++) {
+        const X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
+        const ASN1_OBJECT *obj = X509_NAME_ENTRY_get_object(e);
+
+        attrs[i].oid_len = (apr_size_t)OBJ_length(obj);
+        attrs[i].oid = apr_pmemdup(p, OBJ_get0_data(obj), attrs[i].oid_len);
+        decode_value(p, X509_NAME_ENTRY_get_data(e), field, &attrs[i]);
+    }
+    cert->attrs[field] = attrs;
+    cert->nattrs[field] = n;
+}
+
+const char *certmap_cert_parse(apr_pool_t *p, X509 *x509,
+                               certmap_cert_t **cert)
+{
+    certmap_cert_t *c;
+    unsigned int len = 0;
+
+    if (x509 == NULL) {
+        return "no certificate";
+    }
+    c = apr_pcalloc(p, sizeof(*c));
+    if (!X509_up_ref(x509)) {
+        return apr_psprintf(p, "cannot reference the certificate (%s)",
+                            openssl_reason(p));
+    }
+    c->x509 = x509;
+    apr_pool_cleanup_register(p, x509, release_x509, apr_pool_cleanup_null);
+    if (!X509_digest(x509, EVP_sha256(), c->sha256, &len)
+        || len != CERTMAP_SHA256_LEN) {
+        return apr_psprintf(p, "cannot digest the certificate (%s)",
+                            openssl_reason(p));
+    }
+    parse_name(p, X509_get_subject_name(x509), CERTMAP_SUBJECT, c);
+    parse_name(p, X509_get_issuer_name(x509), CERTMAP_ISSUER, c);
+    *cert = c;
+    return NULL;
+}
+
+X509 *certmap_cert_x509(const certmap_cert_t *cert)
+{
+    return cert->x509;
+}
+
+const unsigned char *certmap_cert_sha256(const certmap_cert_t *cert)
+{
+    return cert->sha256;
+}
+
+/* Escapes what could forge or garble a log line: C0 and C1 controls,
+ * DEL, the Unicode line and paragraph separators, and bytes that are not
+ * UTF-8.  Everything else, non-ASCII letters included, stays readable. */
+static const char *escape_for_log(apr_pool_t *p, const char *s, apr_size_t n)
+{
+    char *out = apr_palloc(p, 4 * n + 1);
+    apr_size_t i = 0, o = 0;
+
+    while (i < n) {
+        ucs4_t c;
+        int len = u8_mbtoucr(&c, (const uint8_t *)s + i, n - i);
+        int j;
+
+        if (len > 0 && c >= 0x20 && c != 0x7f && !(c >= 0x80 && c < 0xa0)
+            && c != 0x2028 && c != 0x2029) {
+            memcpy(out + o, s + i, len);
+            o += len;
+            i += len;
+            continue;
+        }
+        if (len <= 0) {
+            len = 1;
+        }
+        for (j = 0; j < len; j++) {
+            apr_snprintf(out + o, 4, "\\%02X", (unsigned char)s[i + j]);
+            o += 3;
+        }
+        i += len;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static const char *name_rfc2253(apr_pool_t *p, const X509_NAME *name)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    const char *text = "";
+    char *data;
+    long n;
+
+    if (bio == NULL) {
+        ERR_clear_error();
+        return "?";
+    }
+    if (X509_NAME_print_ex(bio, name, 0,
+                           XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+        n = BIO_get_mem_data(bio, &data);
+        text = escape_for_log(p, data, n > 0 ? (apr_size_t)n : 0);
+    }
+    BIO_free(bio);
+    ERR_clear_error();
+    return text;
+}
+
+static const char *serial_hex(apr_pool_t *p, X509 *x509)
+{
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x509), NULL);
+    char *hex = bn ? BN_bn2hex(bn) : NULL;
+    const char *out = hex ? apr_pstrdup(p, hex) : "?";
+
+    OPENSSL_free(hex);
+    BN_free(bn);
+    ERR_clear_error();
+    return out;
+}
+
+const char *certmap_cert_describe(apr_pool_t *p, const certmap_cert_t *cert)
+{
+    char sha[2 * CERTMAP_SHA256_LEN + 1];
+    int i;
+
+    for (i = 0; i < CERTMAP_SHA256_LEN; i++) {
+        apr_snprintf(sha + 2 * i, 3, "%02x", cert->sha256[i]);
+    }
+    return apr_psprintf(p, "subject=%s, issuer=%s, serial=%s, sha256=%s",
+                        name_rfc2253(p, X509_get_subject_name(cert->x509)),
+                        name_rfc2253(p, X509_get_issuer_name(cert->x509)),
+                        serial_hex(p, cert->x509), sha);
+}
+
+/* ---- matching ---------------------------------------------------------- */
+
+static const certmap_mapping_t *match_one_to_one(
+    const apr_array_header_t *tables, const certmap_cert_t *cert)
+{
+    int i;
+
+    for (i = 0; i < tables->nelts; i++) {
+        const certmap_table_t *t = APR_ARRAY_IDX(tables, i,
+                                                 const certmap_table_t *);
+        const certmap_mapping_t *m;
+
+        if (t == NULL) {
+            continue;
+        }
+        m = apr_hash_get(t->by_fingerprint, cert->sha256,
+                         CERTMAP_SHA256_LEN);
+        if (m && m->enabled) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+/* The plain in-order scan of one table, recording every step when trace
+ * is not NULL.  Its result defines what the indexed search must find. */
+static const certmap_mapping_t *scan_table(const certmap_table_t *t,
+                                           const certmap_cert_t *cert,
+                                           apr_array_header_t *trace)
+{
+    int i;
+
+    for (i = 0; i < t->many_to_one->nelts; i++) {
+        const certmap_mapping_t *m = APR_ARRAY_IDX(t->many_to_one, i,
+                                                   certmap_mapping_t *);
+        const certmap_rule_t *failed = NULL;
+
+        if (m->enabled && (failed = first_failed_rule(m, cert)) == NULL) {
+            return m;
+        }
+        if (trace) {
+            certmap_step_t *step = apr_array_push(trace);
+
+            step->mapping = m;
+            step->failed_rule = failed;
+            step->disabled = !m->enabled;
+        }
+    }
+    return NULL;
+}
+
+/* One sorted list of candidate mapping numbers being merged. */
+typedef struct {
+    const int *next;
+    const int *end;
+} cursor_t;
+
+static int add_cursor(cursor_t *cursors, int *n, const apr_array_header_t *a)
+{
+    if (a == NULL || a->nelts == 0) {
+        return 1;
+    }
+    if (*n == CERTMAP_MAX_CURSORS) {
+        return 0;
+    }
+    cursors[*n].next = (const int *)a->elts;
+    cursors[*n].end = (const int *)a->elts + a->nelts;
+    (*n)++;
+    return 1;
+}
+
+/* Gathers the candidate lists for cert: those filed under one of its own
+ * attribute values, and the unindexed mappings.  Returns 0 when they do
+ * not fit on the stack. */
+static int gather_candidates(const certmap_table_t *t,
+                             const certmap_cert_t *cert,
+                             cursor_t *cursors, int *n)
+{
+    int field, i, k;
+
+    *n = 0;
+    if (!add_cursor(cursors, n, t->unindexed)) {
+        return 0;
+    }
+    if (apr_hash_count(t->index) == 0) {
+        return 1;
+    }
+    for (field = CERTMAP_SUBJECT; field <= CERTMAP_ISSUER; field++) {
+        for (i = 0; i < cert->nattrs[field]; i++) {
+            const cert_attr_t *a = &cert->attrs[field][i];
+
+            for (k = CERTMAP_EXACT_KEY; a->key[0] && k <= CERTMAP_FOLDED_KEY;
+                 k++) {
+                if (!add_cursor(cursors, n, apr_hash_get(t->index, a->key[k],
+                                                         a->key_len[k]))) {
+                    return 0;
+                }
+            }
+        }
+    }
+    return 1;
+}
+
+/* Merges the candidate lists in ascending order and returns the first
+ * mapping that matches. */
+static const certmap_mapping_t *search_table(const certmap_table_t *t,
+                                             const certmap_cert_t *cert)
+{
+    cursor_t cursors[CERTMAP_MAX_CURSORS];
+    int n, i;
+
+    if (t->many_to_one->nelts == 0) {
+        return NULL;
+    }
+    if (!gather_candidates(t, cert, cursors, &n)) {
+        return scan_table(t, cert, NULL);
+    }
+    for (;;) {
+        int lowest = -1;
+        const certmap_mapping_t *m;
+
+        for (i = 0; i < n; i++) {
+            if (cursors[i].next < cursors[i].end
+                && (lowest < 0 || *cursors[i].next < lowest)) {
+                lowest = *cursors[i].next;
+            }
+        }
+        if (lowest < 0) {
+            return NULL;
+        }
+        /* a value listed twice (two equal OUs) is evaluated once */
+        for (i = 0; i < n; i++) {
+            if (cursors[i].next < cursors[i].end
+                && *cursors[i].next == lowest) {
+                cursors[i].next++;
+            }
+        }
+        m = APR_ARRAY_IDX(t->many_to_one, lowest, const certmap_mapping_t *);
+        if (mapping_matches(m, cert)) {
+            return m;
+        }
+    }
+}
+
+const certmap_mapping_t *certmap_match(const apr_array_header_t *tables,
+                                       const certmap_cert_t *cert,
+                                       int one_to_one, int many_to_one,
+                                       apr_array_header_t *trace)
+{
+    const certmap_mapping_t *m = NULL;
+    int i;
+
+    if (tables == NULL || cert == NULL) {
+        return NULL;
+    }
+    if (one_to_one && (m = match_one_to_one(tables, cert))) {
+        return m;
+    }
+    if (!many_to_one) {
+        return NULL;
+    }
+    for (i = 0; i < tables->nelts && m == NULL; i++) {
+        const certmap_table_t *t = APR_ARRAY_IDX(tables, i,
+                                                 const certmap_table_t *);
+        if (t) {
+            m = trace ? scan_table(t, cert, trace) : search_table(t, cert);
+        }
+    }
+    return m;
+}

@@ -52,10 +52,21 @@ install: .libs/mod_certmap.so
 
 # ---- tests ---------------------------------------------------------------
 
-UNIT_TESTS = tests/unit/test_rules
+UNIT_TESTS = tests/unit/test_rules tests/unit/test_pam_wrapper
 tests/unit/test_rules: tests/unit/test_rules.c certmap_rules.c certmap_rules.h
 	$(CC) $(TEST_CFLAGS) -o $@ tests/unit/test_rules.c certmap_rules.c \
 	    $(APR_LIBS) -lssl -lcrypto -lunistring -lcmocka
+
+# PAM logon under pam_wrapper + pam_matrix: the test builds its own service
+# directory and re-runs itself with libpam_wrapper preloaded.
+build/pam_certmap_test.so: tests/pam/pam_certmap_test.c
+	mkdir -p build
+	$(CC) -shared -fPIC $(WARN) -std=gnu11 -o $@ tests/pam/pam_certmap_test.c
+tests/unit/test_pam_wrapper: tests/unit/test_pam_wrapper.c certmap_pam.c \
+    certmap_pam.h build/pam_certmap_test.so
+	$(CC) $(TEST_CFLAGS) \
+	    -DCERTMAP_TEST_PAM_MODULE='"$(CURDIR)/build/pam_certmap_test.so"' \
+	    -o $@ tests/unit/test_pam_wrapper.c certmap_pam.c -lpam -lcmocka
 
 tests/unit/test_pam_root: tests/unit/test_pam_root.c certmap_pam.c certmap_pam.h
 	$(CC) $(TEST_CFLAGS) -o $@ tests/unit/test_pam_root.c certmap_pam.c \

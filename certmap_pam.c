@@ -64,8 +64,12 @@ static int conv_answer(int num_msg, const struct pam_message **msg,
     struct pam_response *reply;
     int i;
 
+    if (resp == NULL) {
+        return PAM_CONV_ERR;
+    }
     *resp = NULL;
-    if (num_msg <= 0 || num_msg > PAM_MAX_NUM_MSG || data == NULL) {
+    if (num_msg <= 0 || num_msg > PAM_MAX_NUM_MSG || msg == NULL
+        || data == NULL) {
         return PAM_CONV_ERR;
     }
     reply = calloc((size_t)num_msg, sizeof(*reply));

@@ -1,0 +1,1140 @@
+/* Licensed under the Apache License, Version 2.0.
+ *
+ * tests/unit/test_rules.c — unit tests of the mapping engine
+ * (certmap_rules.c): rule compilation and errors, every sub-field and
+ * wildcard form, Unicode case folding, multi-valued names, hostile values,
+ * one-to-one and many-to-one order across nested tables, base64 blobs and
+ * certificate files, log descriptions, traces, and a randomized check of
+ * the indexed search against a naive scan written here.
+ *
+ * Test certificates are built in C with OpenSSL, signed by one EC key.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <apr_file_io.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "certmap_rules.h"
+
+static apr_pool_t *pool;        /* cleared after every test */
+static EVP_PKEY *signing_key;
+
+/* ---- building certificates -------------------------------------------- */
+
+/* Adds "TYPE=value" entries separated by '/'; an entry starting with '+'
+ * joins the previous RDN (a multi-valued RDN). */
+static void add_entries(X509_NAME *name, const char *spec)
+{
+    char *copy = strdup(spec);
+    char *save = NULL, *tok;
+
+    for (tok = strtok_r(copy, "/", &save); tok;
+         tok = strtok_r(NULL, "/", &save)) {
+        int set = 0;
+        char *eq;
+
+        if (*tok == '+') {
+            set = -1;
+            tok++;
+        }
+        eq = strchr(tok, '=');
+        assert_non_null(eq);
+        *eq = '\0';
+        assert_int_equal(X509_NAME_add_entry_by_txt(name, tok, MBSTRING_UTF8,
+                             (unsigned char *)eq + 1, -1, -1, set), 1);
+    }
+    free(copy);
+}
+
+/* Adds one entry with raw bytes of an explicit ASN.1 string type. */
+static void add_raw(X509_NAME *name, int nid, int type, const void *bytes,
+                    int len)
+{
+    assert_int_equal(X509_NAME_add_entry_by_NID(name, nid, type,
+                         (unsigned char *)bytes, len, -1, 0), 1);
+}
+
+static X509 *make_cert_names(X509_NAME *subject, X509_NAME *issuer,
+                             long serial)
+{
+    X509 *x = X509_new();
+
+    assert_non_null(x);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    assert_int_equal(X509_set_subject_name(x, subject), 1);
+    assert_int_equal(X509_set_issuer_name(x, issuer), 1);
+    X509_set_pubkey(x, signing_key);
+    assert_true(X509_sign(x, signing_key, EVP_sha256()) > 0);
+    X509_NAME_free(subject);
+    X509_NAME_free(issuer);
+    return x;
+}
+
+static X509 *make_cert(const char *subject, const char *issuer, long serial)
+{
+    X509_NAME *s = X509_NAME_new(), *i = X509_NAME_new();
+
+    add_entries(s, subject);
+    add_entries(i, issuer);
+    return make_cert_names(s, i, serial);
+}
+
+static certmap_cert_t *parse(X509 *x)
+{
+    certmap_cert_t *cert = NULL;
+
+    assert_null(certmap_cert_parse(pool, x, &cert));
+    X509_free(x);               /* the engine keeps its own reference */
+    assert_non_null(cert);
+    return cert;
+}
+
+static certmap_cert_t *cert_of(const char *subject, const char *issuer)
+{
+    return parse(make_cert(subject, issuer, 1));
+}
+
+static unsigned char *der_of(X509 *x, apr_size_t *len)
+{
+    unsigned char *der = NULL;
+    int n = i2d_X509(x, &der);
+    unsigned char *copy;
+
+    assert_true(n > 0);
+    copy = apr_pmemdup(pool, der, n);
+    OPENSSL_free(der);
+    *len = (apr_size_t)n;
+    return copy;
+}
+
+/* ---- building mappings ------------------------------------------------ */
+
+static certmap_rule_t *rule(const char *field, const char *subfield,
+                            const char *criteria, const char *casemode)
+{
+    certmap_rule_t *r = NULL;
+    const char *err = certmap_rule_compile(pool, field, subfield, criteria,
+                                           casemode, &r);
+    if (err) {
+        fail_msg("rule %s %s %s: %s", field, subfield, criteria, err);
+    }
+    return r;
+}
+
+static certmap_mapping_t *mapping(const char *name, const char *user)
+{
+    certmap_mapping_t *m = apr_pcalloc(pool, sizeof(*m));
+
+    m->name = name;
+    m->user = user;
+    m->enabled = 1;
+    m->permission = CERTMAP_ALLOW;
+    m->file = "test.conf";
+    m->line = 1;
+    m->rules = apr_array_make(pool, 2, sizeof(certmap_rule_t *));
+    return m;
+}
+
+static certmap_mapping_t *with_rule(certmap_mapping_t *m, certmap_rule_t *r)
+{
+    APR_ARRAY_PUSH(m->rules, certmap_rule_t *) = r;
+    return m;
+}
+
+static void add_m2o(certmap_table_t *t, certmap_mapping_t *m)
+{
+    const char *err = certmap_table_add_many_to_one(t, m);
+
+    if (err) {
+        fail_msg("add %s: %s", m->name, err);
+    }
+}
+
+static apr_array_header_t *tables_of(certmap_table_t *outer,
+                                     certmap_table_t *inner)
+{
+    apr_array_header_t *a = apr_array_make(pool, 2,
+                                           sizeof(const certmap_table_t *));
+    APR_ARRAY_PUSH(a, const certmap_table_t *) = outer;
+    if (inner) {
+        APR_ARRAY_PUSH(a, const certmap_table_t *) = inner;
+    }
+    return a;
+}
+
+/* The indexed search and the traced scan must agree. */
+static const certmap_mapping_t *match(apr_array_header_t *tables,
+                                      const certmap_cert_t *cert,
+                                      int one, int many)
+{
+    apr_array_header_t *trace = apr_array_make(pool, 4,
+                                               sizeof(certmap_step_t));
+    const certmap_mapping_t *fast = certmap_match(tables, cert, one, many,
+                                                  NULL);
+    const certmap_mapping_t *slow = certmap_match(tables, cert, one, many,
+                                                  trace);
+    assert_ptr_equal(fast, slow);
+    return fast;
+}
+
+/* Does one rule match cert? */
+static int hits(const certmap_cert_t *cert, const char *field,
+                const char *subfield, const char *criteria,
+                const char *casemode)
+{
+    certmap_table_t *t = certmap_table_make(pool);
+
+    add_m2o(t, with_rule(mapping("m", "u"),
+                         rule(field, subfield, criteria, casemode)));
+    return match(tables_of(t, NULL), cert, 1, 1) != NULL;
+}
+
+static const char *compile_error(const char *field, const char *subfield,
+                                 const char *criteria, const char *casemode)
+{
+    certmap_rule_t *r = NULL;
+
+    return certmap_rule_compile(pool, field, subfield, criteria, casemode,
+                                &r);
+}
+
+/* ---- sub-fields and fields -------------------------------------------- */
+
+static void test_every_subfield(void **state)
+{
+    X509_NAME *s = X509_NAME_new(), *i = X509_NAME_new();
+    certmap_cert_t *c;
+    static const char *const pairs[][2] = {
+        { "CN", "alice" }, { "O", "Contoso" }, { "OU", "Sales" },
+        { "L", "Redmond" }, { "S", "Washington" }, { "ST", "Washington" },
+        { "C", "US" }, { "E", "alice@contoso.com" }, { "GN", "Alice" },
+        { "SN", "Smith" }, { "T", "Engineer" }, { "DC", "contoso" },
+        { "SERIALNUMBER", "A-1234" }, { "UID", "asmith" },
+        { "1.2.3.4.5", "custom" }, { "2.5.4.3", "alice" },
+    };
+    apr_size_t k;
+
+    add_entries(s, "CN=alice/O=Contoso/OU=Sales/L=Redmond/ST=Washington/"
+                   "C=US/emailAddress=alice@contoso.com/GN=Alice/SN=Smith/"
+                   "title=Engineer/DC=contoso/serialNumber=A-1234/"
+                   "UID=asmith/1.2.3.4.5=custom");
+    add_entries(i, "CN=Issuing CA/O=Fabrikam/C=DE");
+    c = parse(make_cert_names(s, i, 7));
+    for (k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
+        assert_true(hits(c, "Subject", pairs[k][0], pairs[k][1], NULL));
+        assert_false(hits(c, "Subject", pairs[k][0], "nope", NULL));
+        assert_false(hits(c, "Issuer", pairs[k][0], pairs[k][1], NULL));
+    }
+    assert_true(hits(c, "Issuer", "CN", "Issuing CA", NULL));
+    assert_true(hits(c, "Issuer", "O", "Fabrikam", NULL));
+    assert_false(hits(c, "Subject", "O", "Fabrikam", NULL));
+    /* keywords are case-insensitive */
+    assert_true(hits(c, "subject", "cn", "alice", "casesensitive"));
+    assert_true(hits(c, "ISSUER", "c", "de", "CASEINSENSITIVE"));
+    assert_true(hits(c, "Subject", "sErIaLnUmBeR", "A-1234", NULL));
+}
+
+static void test_absent_subfield(void **state)
+{
+    certmap_cert_t *c = cert_of("CN=bob", "CN=CA");
+
+    assert_false(hits(c, "Subject", "O", "*", NULL));
+    assert_false(hits(c, "Subject", "T", "x", NULL));
+    assert_false(hits(c, "Subject", "1.2.3.4", "*", NULL));
+    assert_true(hits(c, "Subject", "CN", "*", NULL));
+}
+
+/* ---- wildcards --------------------------------------------------------- */
+
+static void test_wildcards(void **state)
+{
+    certmap_cert_t *c = cert_of("CN=user-42.contoso.com/OU=a*b", "CN=CA");
+
+    assert_true(hits(c, "Subject", "CN", "user-42.contoso.com", NULL));
+    assert_false(hits(c, "Subject", "CN", "user-42", NULL));
+    assert_true(hits(c, "Subject", "CN", "user-*", NULL));
+    assert_true(hits(c, "Subject", "CN", "user-42.contoso.com*", NULL));
+    assert_false(hits(c, "Subject", "CN", "contoso*", NULL));
+    assert_true(hits(c, "Subject", "CN", "*.contoso.com", NULL));
+    assert_true(hits(c, "Subject", "CN", "*user-42.contoso.com", NULL));
+    assert_false(hits(c, "Subject", "CN", "*.contoso", NULL));
+    assert_true(hits(c, "Subject", "CN", "*contoso*", NULL));
+    assert_true(hits(c, "Subject", "CN", "*user*", NULL));
+    assert_true(hits(c, "Subject", "CN", "*com*", NULL));
+    assert_false(hits(c, "Subject", "CN", "*fabrikam*", NULL));
+    assert_true(hits(c, "Subject", "CN", "*", NULL));
+    assert_true(hits(c, "Subject", "CN", "**", NULL));
+    /* a '*' in the middle is a literal character */
+    assert_false(hits(c, "Subject", "CN", "user*.com", NULL));
+    assert_true(hits(c, "Subject", "OU", "a*b", NULL));
+    assert_false(hits(c, "Subject", "OU", "a*c", NULL));
+    assert_true(hits(c, "Subject", "OU", "*a*b*", NULL));
+    assert_true(hits(c, "Subject", "OU", "**b", NULL));     /* "*b" literal */
+    assert_false(hits(c, "Subject", "CN", "**.com", NULL));
+    /* prefix longer than the value */
+    assert_false(hits(c, "Subject", "OU", "a*b-and-more*", NULL));
+}
+
+/* ---- case ------------------------------------------------------------- */
+
+static void test_case_ascii(void **state)
+{
+    certmap_cert_t *c = cert_of("CN=Alice Smith/O=CONTOSO", "CN=Test CA");
+
+    assert_false(hits(c, "Subject", "CN", "alice smith", NULL));
+    assert_false(hits(c, "Subject", "CN", "alice smith", "CaseSensitive"));
+    assert_true(hits(c, "Subject", "CN", "alice smith", "CaseInsensitive"));
+    assert_true(hits(c, "Subject", "CN", "ALICE*", "CaseInsensitive"));
+    assert_false(hits(c, "Subject", "CN", "ALICE*", NULL));
+    assert_true(hits(c, "Subject", "O", "*toso", "CaseInsensitive"));
+    assert_true(hits(c, "Issuer", "CN", "test ca", "CaseInsensitive"));
+    assert_true(hits(c, "Issuer", "CN", "*ST C*", "CaseInsensitive"));
+}
+
+static void test_case_unicode(void **state)
+{
+    certmap_cert_t *c = cert_of("CN=\xce\xa9mega \xc3\x87\xc3\xa0 \xc7\x85"
+                                "/O=\xce\xa3\xcf\x83\xcf\x82"      /* Σσς */
+                                "/OU=\xe2\x84\xaa" "elvin"         /* Kelvin */
+                                "/L=\xc5\xbf" "tadt",              /* ſtadt */
+                                "CN=CA");
+
+    /* Ωmega Çà ǅ */
+    assert_true(hits(c, "Subject", "CN", "\xce\xa9mega \xc3\x87\xc3\xa0 "
+                     "\xc7\x85", NULL));
+    assert_false(hits(c, "Subject", "CN", "\xcf\x89mega \xc3\xa7\xc3\xa0 "
+                      "\xc7\x86", NULL));
+    assert_true(hits(c, "Subject", "CN", "\xcf\x89MEGA \xc3\xa7\xc3\x80 "
+                     "\xc7\x84", "CaseInsensitive"));       /* ωMEGA çÀ Ǆ */
+    assert_true(hits(c, "Subject", "CN", "*\xc7\x86", "CaseInsensitive"));
+    assert_true(hits(c, "Subject", "CN", "\xce\xa9M*", "CaseInsensitive"));
+    /* all three sigmas are one letter */
+    assert_true(hits(c, "Subject", "O", "\xcf\x83\xcf\x83\xcf\x83",
+                     "CaseInsensitive"));
+    assert_true(hits(c, "Subject", "O", "\xcf\x82\xce\xa3\xcf\x82",
+                     "CaseInsensitive"));
+    assert_false(hits(c, "Subject", "O", "\xcf\x83\xcf\x83\xcf\x83", NULL));
+    /* Kelvin sign equals K and k; long s equals s and S */
+    assert_true(hits(c, "Subject", "OU", "kelvin", "CaseInsensitive"));
+    assert_true(hits(c, "Subject", "OU", "KELVIN", "CaseInsensitive"));
+    assert_false(hits(c, "Subject", "OU", "Kelvin", NULL));
+    assert_true(hits(c, "Subject", "L", "STADT", "CaseInsensitive"));
+    assert_true(hits(c, "Subject", "L", "s*", "CaseInsensitive"));
+    assert_false(hits(c, "Subject", "L", "stadt", NULL));
+}
+
+/* ---- multi-valued names and hostile values ------------------------------ */
+
+static void test_multi_valued(void **state)
+{
+    certmap_cert_t *c = cert_of("CN=carol/OU=Sales/OU=Marketing/O=A/+O=B",
+                                "CN=CA");
+
+    assert_true(hits(c, "Subject", "OU", "Sales", NULL));
+    assert_true(hits(c, "Subject", "OU", "Marketing", NULL));
+    assert_true(hits(c, "Subject", "OU", "Mark*", NULL));
+    assert_false(hits(c, "Subject", "OU", "Engineering", NULL));
+    assert_true(hits(c, "Subject", "O", "A", NULL));
+    assert_true(hits(c, "Subject", "O", "B", NULL));
+    assert_false(hits(c, "Subject", "O", "A+B", NULL));
+    assert_false(hits(c, "Subject", "O", "*+*", NULL));
+}
+
+static void test_dn_string_injection(void **state)
+{
+    certmap_cert_t *c = cert_of("CN=x, O=Contoso", "CN=CA");
+
+    assert_false(hits(c, "Subject", "O", "Contoso", NULL));
+    assert_false(hits(c, "Subject", "O", "*", NULL));
+    assert_false(hits(c, "Subject", "CN", "x", NULL));
+    assert_true(hits(c, "Subject", "CN", "x, O=Contoso", NULL));
+    assert_true(hits(c, "Subject", "CN", "*O=Contoso", NULL));
+}
+
+static void test_embedded_nul_and_bad_values(void **state)
+{
+    X509_NAME *s = X509_NAME_new(), *i = X509_NAME_new();
+    static const unsigned char bmp[] = { 0x00, 'B', 0x00, 'm', 0x00, 'p',
+                                         0x00, ' ', 0x03, 0xa9 };
+    certmap_cert_t *c;
+
+    add_raw(s, NID_commonName, V_ASN1_UTF8STRING, "admin\0.evil", 11);
+    add_raw(s, NID_organizationalUnitName, V_ASN1_BMPSTRING, bmp,
+            sizeof(bmp));
+    add_raw(s, NID_localityName, V_ASN1_UTF8STRING, "Z\xc3\xbcrich", 7);
+    add_raw(s, NID_title, V_ASN1_BMPSTRING, "\x00" "a\x00\x00", 4);
+    add_entries(i, "CN=CA");
+    c = parse(make_cert_names(s, i, 3));
+
+    assert_false(hits(c, "Subject", "CN", "*", NULL));
+    assert_false(hits(c, "Subject", "CN", "admin*", NULL));
+    assert_false(hits(c, "Subject", "CN", "admin", NULL));
+    assert_false(hits(c, "Subject", "T", "*", NULL));
+    /* BMPString and UTF8String decode to the same UTF-8 text */
+    assert_true(hits(c, "Subject", "OU", "Bmp \xce\xa9", NULL));
+    assert_true(hits(c, "Subject", "OU", "bmp \xcf\x89", "CaseInsensitive"));
+    assert_true(hits(c, "Subject", "L", "Z\xc3\xbcrich", NULL));
+    assert_true(hits(c, "Subject", "L", "Z\xc3\x9cRICH", "CaseInsensitive"));
+}
+
+/* ---- mapping order ------------------------------------------------------ */
+
+static void test_first_match_wins(void **state)
+{
+    certmap_cert_t *c = cert_of("CN=dave/O=Contoso/OU=IT", "CN=CA");
+    certmap_table_t *t = certmap_table_make(pool);
+    certmap_mapping_t *off, *deny, *allow, *other;
+
+    other = with_rule(mapping("other", "o"),
+                      rule("Subject", "O", "Fabrikam", NULL));
+    off = with_rule(mapping("off", "x"), rule("Subject", "CN", "dave", NULL));
+    off->enabled = 0;
+    deny = with_rule(with_rule(mapping("deny-it", "nobody"),
+                               rule("Subject", "OU", "IT", NULL)),
+                     rule("Subject", "O", "Contoso", NULL));
+    deny->permission = CERTMAP_DENY;
+    allow = with_rule(mapping("allow", "dave"),
+                      rule("Subject", "CN", "dave", NULL));
+    add_m2o(t, other);
+    add_m2o(t, off);
+    add_m2o(t, deny);
+    add_m2o(t, allow);
+    assert_ptr_equal(match(tables_of(t, NULL), c, 1, 1), deny);
+    assert_int_equal(match(tables_of(t, NULL), c, 1, 1)->permission,
+                     CERTMAP_DENY);
+
+    c = cert_of("CN=dave/O=Contoso/OU=HR", "CN=CA");
+    assert_ptr_equal(match(tables_of(t, NULL), c, 1, 1), allow);
+    c = cert_of("CN=erin/O=Contoso/OU=HR", "CN=CA");
+    assert_null(match(tables_of(t, NULL), c, 1, 1));
+}
+
+static void test_mapping_without_rules(void **state)
+{
+    certmap_cert_t *c = cert_of("CN=anyone", "CN=CA");
+    certmap_table_t *t = certmap_table_make(pool);
+    certmap_mapping_t *catch_all = mapping("everyone", "guest");
+    certmap_mapping_t *nulled = mapping("null-rules", "guest2");
+
+    add_m2o(t, with_rule(mapping("first", "f"),
+                         rule("Subject", "CN", "someone", NULL)));
+    add_m2o(t, catch_all);
+    assert_ptr_equal(match(tables_of(t, NULL), c, 1, 1), catch_all);
+
+    t = certmap_table_make(pool);
+    nulled->rules = NULL;
+    add_m2o(t, nulled);
+    assert_ptr_equal(match(tables_of(t, NULL), c, 1, 1), nulled);
+}
+
+static void test_nested_tables(void **state)
+{
+    X509 *x = make_cert("CN=frank/O=Contoso", "CN=CA", 11);
+    apr_size_t len;
+    unsigned char *der = der_of(x, &len);
+    certmap_cert_t *c = parse(x);
+    certmap_table_t *outer = certmap_table_make(pool);
+    certmap_table_t *inner = certmap_table_make(pool);
+    certmap_mapping_t *outer_m = with_rule(mapping("contoso", "outer"),
+                                    rule("Subject", "O", "Contoso", NULL));
+    certmap_mapping_t *inner_m = with_rule(mapping("frank", "inner"),
+                                    rule("Subject", "CN", "frank", NULL));
+    certmap_mapping_t *one = mapping("one-to-one", "frank-1to1");
+
+    add_m2o(inner, inner_m);
+    add_m2o(outer, outer_m);
+    assert_ptr_equal(match(tables_of(outer, inner), c, 1, 1), outer_m);
+    assert_ptr_equal(match(tables_of(inner, outer), c, 1, 1), inner_m);
+    assert_ptr_equal(match(tables_of(inner, NULL), c, 1, 1), inner_m);
+
+    /* one-to-one anywhere beats many-to-one everywhere */
+    assert_null(certmap_table_add_one_to_one(inner, der, len, one));
+    assert_ptr_equal(match(tables_of(outer, inner), c, 1, 1), one);
+    /* outer many-to-one is reached when nothing else matches */
+    outer_m->enabled = 0;
+    inner_m->enabled = 0;
+    assert_null(match(tables_of(outer, inner), c, 0, 1));
+}
+
+static void test_one_to_one_and_renewal(void **state)
+{
+    X509 *orig = make_cert("CN=grace/O=Contoso", "CN=grace/O=Contoso", 100);
+    X509 *renewed = make_cert("CN=grace/O=Contoso", "CN=grace/O=Contoso",
+                              101);
+    apr_size_t len;
+    unsigned char *der = der_of(orig, &len);
+    certmap_cert_t *c_orig = parse(orig);
+    certmap_cert_t *c_new = parse(renewed);
+    certmap_table_t *t = certmap_table_make(pool);
+    certmap_mapping_t *m = mapping("one-to-one", "grace");
+    certmap_mapping_t *other = mapping("one-to-one", "other");
+    X509 *x3 = make_cert("CN=heidi", "CN=CA", 5);
+    apr_size_t len3;
+    unsigned char *der3 = der_of(x3, &len3);
+
+    X509_free(x3);
+    assert_null(certmap_table_add_one_to_one(t, der3, len3, other));
+    assert_null(certmap_table_add_one_to_one(t, der, len, m));
+    assert_memory_equal(m->fingerprint, certmap_cert_sha256(c_orig),
+                        CERTMAP_SHA256_LEN);
+    assert_ptr_equal(match(tables_of(t, NULL), c_orig, 1, 1), m);
+    assert_null(match(tables_of(t, NULL), c_new, 1, 1));
+    assert_int_equal(certmap_table_one_to_one(t)->nelts, 2);
+    /* a disabled one-to-one mapping is passed over */
+    m->enabled = 0;
+    assert_null(match(tables_of(t, NULL), c_orig, 1, 1));
+}
+
+static void test_enable_flags(void **state)
+{
+    X509 *x = make_cert("CN=ivan", "CN=CA", 12);
+    apr_size_t len;
+    unsigned char *der = der_of(x, &len);
+    certmap_cert_t *c = parse(x);
+    certmap_table_t *t = certmap_table_make(pool);
+    certmap_mapping_t *one = mapping("one-to-one", "ivan1");
+    certmap_mapping_t *many = with_rule(mapping("m", "ivan2"),
+                                        rule("Subject", "CN", "ivan", NULL));
+
+    assert_null(certmap_table_add_one_to_one(t, der, len, one));
+    add_m2o(t, many);
+    assert_ptr_equal(match(tables_of(t, NULL), c, 1, 1), one);
+    assert_ptr_equal(match(tables_of(t, NULL), c, 0, 1), many);
+    assert_ptr_equal(match(tables_of(t, NULL), c, 1, 0), one);
+    assert_null(match(tables_of(t, NULL), c, 0, 0));
+    assert_null(certmap_match(NULL, c, 1, 1, NULL));
+}
+
+static void test_duplicates(void **state)
+{
+    X509 *x = make_cert("CN=judy", "CN=CA", 13);
+    apr_size_t len;
+    unsigned char *der = der_of(x, &len);
+    certmap_table_t *t = certmap_table_make(pool);
+    certmap_table_t *t2 = certmap_table_make(pool);
+    const char *err;
+
+    X509_free(x);
+    assert_null(certmap_table_add_one_to_one(t, der, len,
+                                             mapping("one-to-one", "a")));
+    err = certmap_table_add_one_to_one(t, der, len,
+                                       mapping("one-to-one", "b"));
+    assert_non_null(err);
+    assert_non_null(strstr(err, "already mapped to 'a'"));
+    assert_non_null(strstr(err, "test.conf:1"));
+    assert_null(certmap_table_add_one_to_one(t2, der, len,
+                                             mapping("one-to-one", "b")));
+
+    add_m2o(t, mapping("Sales", "s"));
+    err = certmap_table_add_many_to_one(t, mapping("SALES", "s2"));
+    assert_non_null(err);
+    assert_non_null(strstr(err, "named 'Sales' already exists"));
+    err = certmap_table_add_many_to_one(t, mapping("\xce\xa3", "s3"));
+    assert_null(err);
+    err = certmap_table_add_many_to_one(t, mapping("\xcf\x82", "s4"));
+    assert_non_null(err);
+    add_m2o(t2, mapping("sales", "s"));
+    assert_non_null(certmap_table_add_many_to_one(t, mapping(NULL, "n")));
+    assert_int_equal(certmap_table_many_to_one(t)->nelts, 2);
+}
+
+/* ---- rule errors and text ---------------------------------------------- */
+
+static void test_rule_errors(void **state)
+{
+    assert_string_equal(compile_error("Subjekt", "CN", "x", NULL),
+                        "unknown field 'Subjekt' (expected Subject or "
+                        "Issuer)");
+    assert_string_equal(compile_error("Subject", "XX", "x", NULL),
+                        "unknown sub-field 'XX' (expected CN, O, OU, L, S, "
+                        "ST, C, E, GN, SN, T, DC, SERIALNUMBER, UID or a "
+                        "dotted OID)");
+    assert_non_null(compile_error("Subject", "", "x", NULL));
+    assert_string_equal(compile_error("Subject", "1..2", "x", NULL),
+                        "bad OID '1..2' (expected a dotted OID such as "
+                        "2.5.4.3)");
+    assert_non_null(strstr(compile_error("Subject", "1", "x", NULL),
+                           "bad OID"));
+    assert_non_null(strstr(compile_error("Subject", "1.2.", "x", NULL),
+                           "bad OID"));
+    assert_non_null(strstr(compile_error("Subject", "1.2.a", "x", NULL),
+                           "bad OID"));
+    assert_non_null(strstr(compile_error("Subject", "99.1", "x", NULL),
+                           "bad OID"));
+    assert_non_null(strstr(compile_error("Subject", "2.5.4.3 ", "x", NULL),
+                           "bad OID"));
+    assert_null(compile_error("Subject", "2.5.4.3", "x", NULL));
+    assert_null(compile_error("Issuer", "1.3.6.1.4.1.311.20.2.3", "x", NULL));
+    assert_string_equal(compile_error("Subject", "CN", "", NULL),
+                        "empty criteria (use * for any value)");
+    assert_string_equal(compile_error("Subject", "CN", "\xc3(", NULL),
+                        "criteria is not valid UTF-8");
+    assert_string_equal(compile_error("Subject", "CN", "x", "Sensitive"),
+                        "unknown case mode 'Sensitive' (expected "
+                        "CaseSensitive or CaseInsensitive)");
+}
+
+static void test_rule_text(void **state)
+{
+    assert_string_equal(certmap_rule_text(pool,
+                            rule("subject", "cn", "*contoso*",
+                                 "caseinsensitive")),
+                        "Subject CN \"*contoso*\" CaseInsensitive");
+    assert_string_equal(certmap_rule_text(pool,
+                            rule("ISSUER", "1.2.3", "say \"hi\"\\", NULL)),
+                        "Issuer 1.2.3 \"say \\\"hi\\\"\\\\\"");
+    assert_string_equal(certmap_rule_text(pool,
+                            rule("Subject", "st", "WA", "CaseSensitive")),
+                        "Subject ST \"WA\"");
+}
+
+/* ---- blobs and files ---------------------------------------------------- */
+
+static const char *blob_of(X509 *x, apr_size_t *len, unsigned char **der)
+{
+    *der = der_of(x, len);
+    return certmap_der_to_blob(pool, *der, *len);
+}
+
+static char *with_breaks(const char *blob, const char *brk, int every)
+{
+    apr_size_t n = strlen(blob), i, o = 0;
+    char *out = apr_palloc(pool, n * (strlen(brk) + 1) + 16);
+
+    for (i = 0; i < n; i++) {
+        if (i && i % every == 0) {
+            memcpy(out + o, brk, strlen(brk));
+            o += strlen(brk);
+        }
+        out[o++] = blob[i];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static void test_base64_blobs(void **state)
+{
+    X509 *x = make_cert("CN=kim", "CN=CA", 14);
+    unsigned char *der, *got;
+    apr_size_t len, got_len;
+    const char *blob = blob_of(x, &len, &der);
+    const char *variants[] = {
+        blob,
+        with_breaks(blob, "\n", 64),
+        with_breaks(blob, "\r\n", 76),
+        with_breaks(blob, " \t", 3),
+        apr_pstrcat(pool, " \r\n\t", with_breaks(blob, "\n", 64), "\n\n ",
+                    NULL),
+    };
+    apr_size_t k;
+
+    X509_free(x);
+    assert_null(strchr(blob, '\n'));
+    for (k = 0; k < sizeof(variants) / sizeof(variants[0]); k++) {
+        got = NULL;
+        assert_null(certmap_der_from_base64(pool, variants[k], &got,
+                                            &got_len));
+        assert_int_equal(got_len, len);
+        assert_memory_equal(got, der, len);
+    }
+    assert_string_equal(certmap_der_from_base64(pool, "", &got, &got_len),
+                        "empty certificate");
+    assert_non_null(certmap_der_from_base64(pool, " \n", &got, &got_len));
+    assert_non_null(strstr(certmap_der_from_base64(pool,
+                               apr_pstrcat(pool, "-----BEGIN CERTIFICATE-----\n",
+                                           blob, NULL), &got, &got_len),
+                           "invalid character"));
+    assert_non_null(certmap_der_from_base64(pool,
+                        apr_pstrcat(pool, blob, "!", NULL), &got, &got_len));
+    assert_non_null(certmap_der_from_base64(pool,
+                        apr_pstrndup(pool, blob, strlen(blob) - 1), &got,
+                        &got_len));
+    assert_non_null(strstr(certmap_der_from_base64(pool, "QQ=A", &got,
+                                                   &got_len), "padding"));
+    assert_non_null(certmap_der_from_base64(pool, "QQ===", &got, &got_len));
+    assert_non_null(strstr(certmap_der_from_base64(pool, "QUJD", &got,
+                                                   &got_len),
+                           "not an X.509 certificate"));
+}
+
+static void test_trailing_garbage(void **state)
+{
+    X509 *x = make_cert("CN=leo", "CN=CA", 15);
+    apr_size_t len;
+    unsigned char *der = der_of(x, &len), *got;
+    unsigned char *longer = apr_palloc(pool, len + 3);
+    const char *err;
+    apr_size_t got_len;
+
+    X509_free(x);
+    memcpy(longer, der, len);
+    memcpy(longer + len, "abc", 3);
+    err = certmap_der_from_base64(pool,
+                                  certmap_der_to_blob(pool, longer, len + 3),
+                                  &got, &got_len);
+    assert_non_null(err);
+    assert_string_equal(err, "3 bytes of trailing data after the "
+                             "certificate");
+    err = certmap_der_from_base64(pool,
+                                  certmap_der_to_blob(pool, der, len - 1),
+                                  &got, &got_len);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "not an X.509 certificate"));
+}
+
+static const char *temp_file(const void *data, apr_size_t len)
+{
+    char *path = apr_pstrdup(pool, "/tmp/certmap-test-XXXXXX");
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    close(fd);
+    return path;
+}
+
+static const char *pem_of(X509 *x)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data;
+    long n;
+    const char *out;
+
+    PEM_write_bio_X509(bio, x);
+    n = BIO_get_mem_data(bio, &data);
+    out = apr_pstrmemdup(pool, data, n);
+    BIO_free(bio);
+    return out;
+}
+
+static void test_files(void **state)
+{
+    X509 *x = make_cert("CN=mallory", "CN=CA", 16);
+    X509 *y = make_cert("CN=second", "CN=CA", 17);
+    apr_size_t len, got_len;
+    unsigned char *der = der_of(x, &len), *got;
+    const char *pem = pem_of(x);
+    const char *two = apr_pstrcat(pool, "Bag Attributes\n-----BEGIN "
+                                  "PRIVATE KEY-----\nQUJD\n-----END PRIVATE "
+                                  "KEY-----\n", pem, pem_of(y), NULL);
+    const char *paths[3], *err;
+    int k;
+
+    paths[0] = temp_file(pem, strlen(pem));
+    paths[1] = temp_file(der, len);
+    paths[2] = temp_file(two, strlen(two));
+    for (k = 0; k < 3; k++) {
+        got = NULL;
+        assert_null(certmap_der_from_file(pool, paths[k], &got, &got_len));
+        assert_int_equal(got_len, len);
+        assert_memory_equal(got, der, len);
+    }
+
+    err = certmap_der_from_file(pool, "/nonexistent/cert.pem", &got,
+                                &got_len);
+    assert_non_null(strstr(err, "cannot read '/nonexistent/cert.pem'"));
+    assert_non_null(strstr(err, "No such file"));
+    paths[0] = temp_file("garbage\n", 8);
+    err = certmap_der_from_file(pool, paths[0], &got, &got_len);
+    assert_non_null(strstr(err, paths[0]));
+    assert_non_null(strstr(err, "not an X.509 certificate"));
+    unlink(paths[0]);
+    paths[0] = temp_file("-----BEGIN FOO-----\nQUJD\n-----END FOO-----\n",
+                         42);
+    err = certmap_der_from_file(pool, paths[0], &got, &got_len);
+    assert_non_null(strstr(err, "no PEM certificate found"));
+    for (k = 0; k < 3; k++) {
+        unlink(paths[k]);
+    }
+    X509_free(x);
+    X509_free(y);
+}
+
+/* ---- parsed certificates ----------------------------------------------- */
+
+static void test_describe(void **state)
+{
+    X509 *x = make_cert("CN=evil\nAH01234: granted/O=Contoso",
+                        "CN=Test CA/O=\xce\xa9", 0x1234abL);
+    certmap_cert_t *c = parse(x);
+    const char *d = certmap_cert_describe(pool, c);
+    const unsigned char *sha = certmap_cert_sha256(c);
+    char hex[65];
+    int i;
+
+    for (i = 0; i < 32; i++) {
+        snprintf(hex + 2 * i, 3, "%02x", sha[i]);
+    }
+    assert_null(strchr(d, '\n'));
+    assert_non_null(strstr(d, "subject=O=Contoso,CN=evil\\0AAH01234: "
+                              "granted, "));
+    assert_non_null(strstr(d, "issuer=O=\xce\xa9,CN=Test CA, "));
+    assert_non_null(strstr(d, "serial=1234AB, "));
+    assert_non_null(strstr(d, apr_pstrcat(pool, "sha256=", hex, NULL)));
+    assert_ptr_equal(certmap_cert_x509(c) != NULL, 1);
+}
+
+static void test_parse_keeps_reference(void **state)
+{
+    apr_pool_t *sub;
+    X509 *x = make_cert("CN=nina", "CN=CA", 18);
+    certmap_cert_t *c = NULL;
+
+    apr_pool_create(&sub, pool);
+    assert_null(certmap_cert_parse(sub, x, &c));
+    X509_free(x);               /* only the engine's reference remains */
+    assert_true(hits(c, "Subject", "CN", "nina", NULL));
+    assert_non_null(X509_get_subject_name(certmap_cert_x509(c)));
+    apr_pool_destroy(sub);      /* releases it: LeakSanitizer checks */
+    assert_non_null(certmap_cert_parse(pool, NULL, &c));
+}
+
+/* ---- trace --------------------------------------------------------------- */
+
+static void test_trace(void **state)
+{
+    certmap_cert_t *c = cert_of("CN=oscar/O=Contoso/OU=Ops", "CN=CA");
+    certmap_table_t *outer = certmap_table_make(pool);
+    certmap_table_t *inner = certmap_table_make(pool);
+    certmap_rule_t *ou_dev = rule("Subject", "OU", "Dev", NULL);
+    certmap_rule_t *issuer = rule("Issuer", "CN", "Other CA", NULL);
+    certmap_mapping_t *a = with_rule(with_rule(mapping("a", "a"),
+                                   rule("Subject", "O", "Contoso", NULL)),
+                                     ou_dev);
+    certmap_mapping_t *b = with_rule(mapping("b", "b"),
+                                     rule("Subject", "CN", "oscar", NULL));
+    certmap_mapping_t *d = with_rule(mapping("d", "d"), issuer);
+    certmap_mapping_t *e = with_rule(mapping("e", "e"),
+                                     rule("Subject", "CN", "osc*", NULL));
+    certmap_mapping_t *f = mapping("f", "f");
+    apr_array_header_t *trace = apr_array_make(pool, 1,
+                                               sizeof(certmap_step_t));
+    certmap_step_t *steps;
+
+    b->enabled = 0;
+    add_m2o(outer, a);
+    add_m2o(outer, b);
+    add_m2o(inner, d);
+    add_m2o(inner, e);
+    add_m2o(inner, f);
+    assert_ptr_equal(certmap_match(tables_of(outer, inner), c, 1, 1, trace),
+                     e);
+    assert_int_equal(trace->nelts, 3);
+    steps = (certmap_step_t *)trace->elts;
+    assert_ptr_equal(steps[0].mapping, a);
+    assert_ptr_equal(steps[0].failed_rule, ou_dev);
+    assert_false(steps[0].disabled);
+    assert_ptr_equal(steps[1].mapping, b);
+    assert_true(steps[1].disabled);
+    assert_null(steps[1].failed_rule);
+    assert_ptr_equal(steps[2].mapping, d);
+    assert_ptr_equal(steps[2].failed_rule, issuer);
+    assert_string_equal(certmap_rule_text(pool, steps[2].failed_rule),
+                        "Issuer CN \"Other CA\"");
+
+    /* nothing matches: every mapping is a step */
+    trace = apr_array_make(pool, 1, sizeof(certmap_step_t));
+    c = cert_of("CN=peggy", "CN=CA");
+    f->enabled = 0;
+    assert_null(certmap_match(tables_of(outer, inner), c, 1, 1, trace));
+    assert_int_equal(trace->nelts, 5);
+}
+
+/* ---- randomized: the indexed search equals a naive scan ------------------ */
+
+/* Values are made of these pieces; the test knows how they fold. */
+static const char *const pieces[] = {
+    "a", "A", "b", "B", "*", "\xcf\x83" /* σ */, "\xce\xa3" /* Σ */,
+    "\xcf\x82" /* ς */, "-",
+};
+static const char *const piece_fold[] = {
+    "a", "a", "b", "b", "*", "\xcf\x83", "\xcf\x83", "\xcf\x83", "-",
+};
+#define NPIECES ((int)(sizeof(pieces) / sizeof(pieces[0])))
+static const char *const model_types[] = { "CN", "O", "OU" };
+
+typedef struct {
+    int field, type;
+    const char *value, *folded;
+} model_attr_t;
+
+typedef struct {
+    int field, type, ci;
+    const char *criteria;
+} model_rule_t;
+
+typedef struct {
+    int nrules, enabled;
+    model_rule_t rules[3];
+} model_mapping_t;
+
+static void random_text(const char **text, const char **folded)
+{
+    int n = 1 + rand() % 3, i;
+    const char *t = "", *f = "";
+
+    for (i = 0; i < n; i++) {
+        int k = rand() % NPIECES;
+
+        t = apr_pstrcat(pool, t, pieces[k], NULL);
+        f = apr_pstrcat(pool, f, piece_fold[k], NULL);
+    }
+    *text = t;
+    *folded = f;
+}
+
+static int model_text_match(const char *crit, const char *v)
+{
+    apr_size_t n = strlen(crit), m = strlen(v);
+    int lead, trail;
+    const char *mid;
+    apr_size_t k;
+
+    if (strcmp(crit, "*") == 0) {
+        return 1;
+    }
+    lead = crit[0] == '*';
+    trail = n > 1 && crit[n - 1] == '*';
+    mid = apr_pstrndup(pool, crit + lead, n - lead - trail);
+    k = strlen(mid);
+    if (lead && trail) {
+        return strstr(v, mid) != NULL;
+    }
+    if (lead) {
+        return m >= k && strcmp(v + m - k, mid) == 0;
+    }
+    if (trail) {
+        return strncmp(v, mid, k) == 0;
+    }
+    return strcmp(v, mid) == 0;
+}
+
+static const char *model_fold(const char *s)
+{
+    char *out = apr_pstrdup(pool, s), *p;
+
+    for (p = out; *p; p++) {
+        if (*p >= 'A' && *p <= 'Z') {
+            *p += 'a' - 'A';
+        }
+        else if ((unsigned char)p[0] == 0xce && (unsigned char)p[1] == 0xa3) {
+            p[0] = (char)0xcf;
+            p[1] = (char)0x83;
+        }
+        else if ((unsigned char)p[0] == 0xcf && (unsigned char)p[1] == 0x82) {
+            p[1] = (char)0x83;
+        }
+    }
+    return out;
+}
+
+static int model_rule_match(const model_rule_t *r, const model_attr_t *attrs,
+                            int nattrs)
+{
+    int i;
+
+    for (i = 0; i < nattrs; i++) {
+        if (attrs[i].field != r->field || attrs[i].type != r->type) {
+            continue;
+        }
+        if (r->ci ? model_text_match(model_fold(r->criteria),
+                                     attrs[i].folded)
+                  : model_text_match(r->criteria, attrs[i].value)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int model_scan(const model_mapping_t *mm, int n,
+                      const model_attr_t *attrs, int nattrs)
+{
+    int i, j;
+
+    for (i = 0; i < n; i++) {
+        int ok = mm[i].enabled;
+
+        for (j = 0; ok && j < mm[i].nrules; j++) {
+            ok = model_rule_match(&mm[i].rules[j], attrs, nattrs);
+        }
+        if (ok) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static const char *random_criteria(void)
+{
+    const char *text, *folded;
+
+    switch (rand() % 8) {
+    case 0:
+        return "*";
+    case 1:
+        random_text(&text, &folded);
+        return apr_pstrcat(pool, text, "*", NULL);
+    case 2:
+        random_text(&text, &folded);
+        return apr_pstrcat(pool, "*", text, NULL);
+    case 3:
+        random_text(&text, &folded);
+        return apr_pstrcat(pool, "*", text, "*", NULL);
+    default:
+        random_text(&text, &folded);
+        return text;
+    }
+}
+
+static void build_random_table(certmap_table_t *t, model_mapping_t *mm,
+                               certmap_mapping_t **maps, int n)
+{
+    int i, j;
+
+    for (i = 0; i < n; i++) {
+        certmap_mapping_t *m = mapping(apr_psprintf(pool, "m%d", i), "u");
+
+        mm[i].enabled = rand() % 10 != 0;
+        /* rule-less mappings (tested above) would match everything */
+        mm[i].nrules = 1 + rand() % 3;
+        m->enabled = mm[i].enabled;
+        for (j = 0; j < mm[i].nrules; j++) {
+            model_rule_t *r = &mm[i].rules[j];
+
+            r->field = rand() % 5 == 0;
+            r->type = rand() % 3;
+            r->ci = rand() % 2;
+            r->criteria = random_criteria();
+            with_rule(m, rule(r->field ? "Issuer" : "Subject",
+                              model_types[r->type], r->criteria,
+                              r->ci ? "CaseInsensitive" : NULL));
+        }
+        add_m2o(t, m);
+        maps[i] = m;
+    }
+}
+
+static const certmap_cert_t *random_cert(model_attr_t *attrs, int *nattrs)
+{
+    X509_NAME *names[2] = { X509_NAME_new(), X509_NAME_new() };
+    int i;
+
+    *nattrs = rand() % 7;
+    for (i = 0; i < *nattrs; i++) {
+        model_attr_t *a = &attrs[i];
+        int set = (i > 0 && rand() % 4 == 0 && attrs[i - 1].field == 0)
+                  ? -1 : 0;
+
+        a->field = set ? 0 : rand() % 4 == 0;
+        a->type = rand() % 3;
+        random_text(&a->value, &a->folded);
+        assert_int_equal(X509_NAME_add_entry_by_txt(names[a->field],
+                             model_types[a->type], MBSTRING_UTF8,
+                             (const unsigned char *)a->value, -1, -1, set),
+                         1);
+    }
+    return parse(make_cert_names(names[0], names[1], rand()));
+}
+
+static void test_random_index_equals_naive_scan(void **state)
+{
+    enum { NMAPS = 300, NCERTS = 400 };
+    model_mapping_t *mm = apr_pcalloc(pool, sizeof(*mm) * NMAPS);
+    certmap_mapping_t **maps = apr_pcalloc(pool, sizeof(*maps) * NMAPS);
+    certmap_table_t *t = certmap_table_make(pool);
+    apr_array_header_t *tables = tables_of(t, NULL);
+    model_attr_t attrs[8];
+    int round, nattrs, matched = 0, unmatched = 0;
+
+    srand(20240501);
+    build_random_table(t, mm, maps, NMAPS);
+    for (round = 0; round < NCERTS; round++) {
+        const certmap_cert_t *c = random_cert(attrs, &nattrs);
+        int want = model_scan(mm, NMAPS, attrs, nattrs);
+        const certmap_mapping_t *got = match(tables, c, 1, 1);
+
+        if (want < 0) {
+            assert_null(got);
+            unmatched++;
+        }
+        else {
+            assert_ptr_equal(got, maps[want]);
+            matched += want > 0;
+        }
+    }
+    /* the test exercises both outcomes */
+    print_message("random: %d matched past the first, %d unmatched\n",
+                  matched, unmatched);
+    assert_true(matched > NCERTS / 10);
+    assert_true(unmatched > NCERTS / 20);
+}
+
+/* ---- runner ------------------------------------------------------------- */
+
+static int clear_pool(void **state)
+{
+    apr_pool_clear(pool);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_every_subfield, clear_pool),
+        cmocka_unit_test_teardown(test_absent_subfield, clear_pool),
+        cmocka_unit_test_teardown(test_wildcards, clear_pool),
+        cmocka_unit_test_teardown(test_case_ascii, clear_pool),
+        cmocka_unit_test_teardown(test_case_unicode, clear_pool),
+        cmocka_unit_test_teardown(test_multi_valued, clear_pool),
+        cmocka_unit_test_teardown(test_dn_string_injection, clear_pool),
+        cmocka_unit_test_teardown(test_embedded_nul_and_bad_values,
+                                  clear_pool),
+        cmocka_unit_test_teardown(test_first_match_wins, clear_pool),
+        cmocka_unit_test_teardown(test_mapping_without_rules, clear_pool),
+        cmocka_unit_test_teardown(test_nested_tables, clear_pool),
+        cmocka_unit_test_teardown(test_one_to_one_and_renewal, clear_pool),
+        cmocka_unit_test_teardown(test_enable_flags, clear_pool),
+        cmocka_unit_test_teardown(test_duplicates, clear_pool),
+        cmocka_unit_test_teardown(test_rule_errors, clear_pool),
+        cmocka_unit_test_teardown(test_rule_text, clear_pool),
+        cmocka_unit_test_teardown(test_base64_blobs, clear_pool),
+        cmocka_unit_test_teardown(test_trailing_garbage, clear_pool),
+        cmocka_unit_test_teardown(test_files, clear_pool),
+        cmocka_unit_test_teardown(test_describe, clear_pool),
+        cmocka_unit_test_teardown(test_parse_keeps_reference, clear_pool),
+        cmocka_unit_test_teardown(test_trace, clear_pool),
+        cmocka_unit_test_teardown(test_random_index_equals_naive_scan,
+                                  clear_pool),
+    };
+    int failed;
+
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    signing_key = EVP_EC_gen("P-256");
+    if (signing_key == NULL) {
+        fprintf(stderr, "cannot generate a key\n");
+        return 1;
+    }
+    failed = cmocka_run_group_tests(tests, NULL, NULL);
+    EVP_PKEY_free(signing_key);
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return failed;
+}

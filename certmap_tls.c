@@ -1,0 +1,512 @@
+/* Licensed under the Apache License, Version 2.0.
+ *
+ * certmap_tls.c — CertMapInvalidCerts Report: how a client certificate
+ * that fails verification (expired, not yet valid, revoked, untrusted)
+ * gets an HTTP 403.17/403.13/403.16 instead of a TLS alert, and never a
+ * grant.
+ *
+ * mod_ssl aborts a handshake whose certificate failed, twice over: its
+ * verify callback returns 0 (a TLS alert), and its handshake filter shuts
+ * the connection down after SSL_accept() when SSL_get_verify_result() is
+ * not X509_V_OK.  So, on a server with CertMap and Report:
+ *
+ *  1. init_server (mod_ssl's optional hook, at start-up) puts our verify
+ *     callback on the server's SSL_CTX in place of mod_ssl's.  mod_ssl's
+ *     SNI code copies a context's callback onto the connection, so the
+ *     virtual host named by SNI decides, as it does for SSLVerifyClient.
+ *  2. The callback hands every step that passes to mod_ssl's callback
+ *     (its logging, OCSP, SSLVerifyDepth).  A step that fails is recorded
+ *     in the connection's certmap_conn_t, the most serious failure kept
+ *     (16 before 13 before 17), the error is cleared so the handshake and
+ *     mod_ssl's post-handshake check pass, and the session is made
+ *     impossible to resume: a resumed session would carry the certificate
+ *     with verify result X509_V_OK and no record of the failure.
+ *  3. A connection input filter above mod_ssl's puts the recorded error
+ *     back with SSL_set_verify_result() as soon as the handshake is done,
+ *     so %{SSL_CLIENT_VERIFY} reads FAILED:... and `Require
+ *     ssl-verify-client` denies.
+ *  4. A post_read_request hook refuses every request on such a connection
+ *     with the recorded sub-status, whatever the Host, location or
+ *     authorization: SSLUserName sets r->user from the certificate without
+ *     looking at the verify result, and other modules may read the
+ *     certificate too.  It also runs for HTTP/2 streams (their state is
+ *     the master connection's).
+ *
+ * What stays mod_ssl's: CertMapInvalidCerts Reject (nothing is
+ * installed); an OCSP or SSLVerifyDepth failure (mod_ssl's own verdict
+ * on a chain OpenSSL accepted: mod_ssl has already marked the connection
+ * failed, so it ends in the TLS layer); a per-directory SSLVerifyClient,
+ * which renegotiates with mod_ssl's own callback.
+ *
+ * CRL problems fail closed as 403.16: no CRL for an issuer (unless
+ * SSLCARevocationCheck has no_crl_for_cert_ok, which keeps its meaning),
+ * an expired or not yet valid CRL, a CRL with a bad signature.
+ */
+
+#include "httpd.h"
+#include "http_connection.h"
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "http_ssl.h"
+#include "util_cfgtree.h"
+#include "util_filter.h"
+
+#include <openssl/bn.h>
+#include <openssl/x509_vfy.h>
+
+#include "certmap_private.h"
+
+#include "apr_hash.h"
+#include "apr_optional_hooks.h"     /* needs apu.h, via httpd.h */
+#include "apr_strings.h"
+
+/* mod_ssl's optional hooks (mod_ssl_openssl.h, which Debian's
+ * apache2-dev does not ship).  The names are what mod_ssl looks up. */
+typedef int certmap_ssl_HOOK_init_server_t(server_rec *s, apr_pool_t *p,
+                                      int is_proxy, SSL_CTX *ctx);
+typedef int certmap_ssl_HOOK_pre_handshake_t(conn_rec *c, SSL *ssl,
+                                        int is_proxy);
+
+/* A session-id context mod_ssl never uses (it sets 32 hex digits), so a
+ * session carrying it is never resumed: OpenSSL treats a context mismatch
+ * as a cache miss, for the session cache and for tickets alike. */
+static const unsigned char certmap_unresumable_ctx[] = "certmap:failed";
+
+#define CERTMAP_TLS_FILTER "CERTMAP_TLS_VERIFY"
+static ap_filter_rec_t *certmap_tls_filter_handle;
+
+/* What init_server learned about one server's SSL_CTX. */
+typedef struct {
+    server_rec *s;
+    int requests_cert;      /* SSLVerifyClient optional|require */
+    int report;             /* our callback is installed */
+    int no_crl_ok;          /* SSLCARevocationCheck ... no_crl_for_cert_ok */
+} certmap_tls_ctx_t;
+
+/* Per configuration generation; lives in pconf, read-only once the server
+ * runs, so connection threads read it without locks. */
+static struct {
+    apr_hash_t *by_ctx;                 /* SSL_CTX * -> certmap_tls_ctx_t */
+    apr_hash_t *by_server;              /* server_rec * -> certmap_tls_ctx_t */
+    SSL_verify_cb ssl_verify;           /* mod_ssl's callback */
+} certmap_tls;
+
+/* ---- certificates and errors ------------------------------------------- */
+
+static const char *certmap_tls_name(apr_pool_t *p, X509_NAME *name)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data;
+    long len;
+    const char *text;
+
+    if (!bio) {
+        return "?";
+    }
+    /* RFC 2253 escaping leaves no control or 8-bit byte for the log. */
+    X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253);
+    len = BIO_get_mem_data(bio, &data);
+    text = len > 0 ? apr_pstrmemdup(p, data, len) : "";
+    BIO_free(bio);
+    return text;
+}
+
+/* "subject=..., issuer=..., serial=..." for log lines. */
+static const char *certmap_tls_describe(apr_pool_t *p, X509 *x509)
+{
+    BIGNUM *bn;
+    char *hex = NULL;
+    const char *serial;
+
+    if (!x509) {
+        return "no certificate";
+    }
+    bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x509), NULL);
+    if (bn) {
+        hex = BN_bn2hex(bn);
+        BN_free(bn);
+    }
+    serial = apr_pstrdup(p, hex ? hex : "?");
+    OPENSSL_free(hex);
+    return apr_psprintf(p, "subject=%s, issuer=%s, serial=%s",
+                        certmap_tls_name(p, X509_get_subject_name(x509)),
+                        certmap_tls_name(p, X509_get_issuer_name(x509)),
+                        serial);
+}
+
+/* The contract's sub-status for an OpenSSL verify error.  Anything not
+ * named is "untrusted or invalid" (16), CRL problems included: without a
+ * usable CRL the certificate cannot be shown valid, so it fails closed. */
+static certmap_outcome_e certmap_tls_classify(int err)
+{
+    switch (err) {
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        return CERTMAP_CERT_EXPIRED;
+    case X509_V_ERR_CERT_REVOKED:
+        return CERTMAP_CERT_REVOKED;
+    default:
+        return CERTMAP_CERT_UNTRUSTED;
+    }
+}
+
+/* ---- the verify callback ------------------------------------------------ */
+
+/* A failed session must not come back: the resumed connection would see
+ * the same certificate with X509_V_OK and nothing recorded.  Changing the
+ * session's id context stops resumption from the server's cache and from
+ * TLS 1.2 tickets (both issued after this callback); TLS 1.3 tickets are
+ * not issued at all. */
+static void certmap_tls_unresumable(conn_rec *c, SSL *ssl)
+{
+    SSL_SESSION *sess = SSL_get_session(ssl);
+
+    if (!sess || !SSL_SESSION_set1_id_context(sess, certmap_unresumable_ctx,
+                                        sizeof(certmap_unresumable_ctx) - 1)) {
+        ap_log_cerror(APLOG_MARK, APLOG_WARNING, 0, c, "certmap: cannot mark "
+                      "the TLS session of a failed client certificate as "
+                      "not resumable; requests on it are refused anyway");
+    }
+    SSL_set_num_tickets(ssl, 0);
+}
+
+/* Records one failed verification step, keeping the most serious. */
+static void certmap_tls_record(conn_rec *c, certmap_conn_t *cc,
+                               X509_STORE_CTX *store, int err)
+{
+    certmap_outcome_e outcome = certmap_tls_classify(err);
+    int depth = X509_STORE_CTX_get_error_depth(store);
+    const char *desc = certmap_tls_describe(c->pool,
+                                    X509_STORE_CTX_get_current_cert(store));
+
+    ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c, "certmap: client certificate "
+                  "verification failed at depth %d: %s (%d); %s; "
+                  "CertMapInvalidCerts Report: the handshake completes and "
+                  "requests on this connection get %d.%d", depth,
+                  X509_verify_cert_error_string(err), err, desc,
+                  certmap_outcome_status(outcome),
+                  certmap_outcome_substatus(outcome));
+    if (cc->verify_failure == CERTMAP_GRANTED
+        || outcome < cc->verify_failure) {
+        cc->verify_failure = outcome;
+        cc->verify_error = err;
+        cc->verify_depth = depth;
+        cc->verify_cert_desc = desc;
+    }
+}
+
+/* Installed on the SSL_CTX of a Report server in place of mod_ssl's
+ * ssl_callback_SSLVerify, which it calls for every step that passes. */
+static int certmap_tls_verify(int ok, X509_STORE_CTX *store)
+{
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store,
+                                      SSL_get_ex_data_X509_STORE_CTX_idx());
+    conn_rec *c = ssl ? SSL_get_app_data(ssl) : NULL;
+    certmap_conn_t *cc = c ? ap_get_module_config(c->conn_config,
+                                                  &certmap_module) : NULL;
+    SSL_verify_cb ssl_verify = certmap_tls.ssl_verify;
+    certmap_tls_ctx_t *info;
+    int err = X509_STORE_CTX_get_error(store);
+
+    if (!cc || cc->ssl != ssl) {
+        /* Nowhere to record a failure: mod_ssl decides, as under Reject. */
+        return ssl_verify ? ssl_verify(ok, store) : ok;
+    }
+    if (cc->verify_failure != CERTMAP_GRANTED) {
+        /* The chain already failed; OCSP or depth checks would add
+         * nothing but a TLS-level abort. */
+        if (!ok) {
+            certmap_tls_record(c, cc, store, err);
+            X509_STORE_CTX_set_error(store, X509_V_OK);
+        }
+        return 1;
+    }
+    if (ok) {
+        return ssl_verify ? ssl_verify(ok, store) : ok;
+    }
+    info = apr_hash_get(certmap_tls.by_ctx, SSL_get_SSL_CTX(ssl),
+                        sizeof(SSL_CTX *));
+    if (err == X509_V_ERR_UNABLE_TO_GET_CRL && info && info->no_crl_ok
+        && ssl_verify) {
+        /* mod_ssl accepts a missing CRL here; its callback says so. */
+        return ssl_verify(ok, store);
+    }
+    certmap_tls_record(c, cc, store, err);
+    certmap_tls_unresumable(c, ssl);
+    X509_STORE_CTX_set_error(store, X509_V_OK);
+    return 1;
+}
+
+/* ---- mod_ssl's optional hooks ------------------------------------------- */
+
+static apr_status_t certmap_tls_reset(void *unused)
+{
+    (void)unused;
+    memset(&certmap_tls, 0, sizeof(certmap_tls));
+    return APR_SUCCESS;
+}
+
+/* Looks a server-scope directive up in the configuration tree: the last
+ * one inside the server's own <VirtualHost>, else the main server's.
+ * Only for settings no module API exposes (mod_ssl's CRL flags);
+ * conditional sections (<IfModule>, <IfDefine>, Include) are already
+ * resolved in the tree. */
+static const char *certmap_tls_directive(server_rec *s, const char *name)
+{
+    const ap_directive_t *d, *scope = NULL;
+    const char *args = NULL;
+
+    for (d = ap_conftree; d && s->is_virtual && !scope; d = d->next) {
+        if (!ap_cstr_casecmp(d->directive, "<VirtualHost")
+            && s->defn_name && d->filename
+            && (unsigned)d->line_num == s->defn_line_number
+            && !strcmp(d->filename, s->defn_name)) {
+            scope = d->first_child;
+        }
+    }
+    for (d = scope; d; d = d->next) {
+        if (!ap_cstr_casecmp(d->directive, name)) {
+            args = d->args;
+        }
+    }
+    for (d = args ? NULL : ap_conftree; d; d = d->next) {
+        if (!ap_cstr_casecmp(d->directive, name)) {
+            args = d->args;
+        }
+    }
+    return args;
+}
+
+static int certmap_tls_no_crl_ok(apr_pool_t *p, server_rec *s)
+{
+    const char *args = certmap_tls_directive(s, "SSLCARevocationCheck");
+    char *last;
+    char *word;
+
+    if (!args) {
+        return 0;
+    }
+    for (word = apr_strtok(apr_pstrdup(p, args), " \t", &last); word;
+         word = apr_strtok(NULL, " \t", &last)) {
+        if (!ap_cstr_casecmp(word, "no_crl_for_cert_ok")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Puts our callback on a Report server's SSL_CTX, keeping the verify mode
+ * mod_ssl set from SSLVerifyClient. */
+static void certmap_tls_install(server_rec *s, SSL_CTX *ctx,
+                                certmap_tls_ctx_t *info)
+{
+    SSL_verify_cb current = SSL_CTX_get_verify_callback(ctx);
+
+    if (current == certmap_tls_verify) {
+        info->report = 1;
+        return;
+    }
+    if (!current
+        || (certmap_tls.ssl_verify && current != certmap_tls.ssl_verify)) {
+        /* Not the one mod_ssl installs everywhere: leave it alone. */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "certmap: %s:%d: the "
+                     "TLS context has an unexpected verify callback; "
+                     "CertMapInvalidCerts Report is not in effect here "
+                     "(invalid client certificates get mod_ssl's TLS "
+                     "alert)", s->defn_name ? s->defn_name : "?",
+                     s->defn_line_number);
+        return;
+    }
+    certmap_tls.ssl_verify = current;
+    SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), certmap_tls_verify);
+    info->report = 1;
+}
+
+static int certmap_tls_init_server(server_rec *s, apr_pool_t *p,
+                                   int is_proxy, SSL_CTX *ctx)
+{
+    certmap_srv_conf_t *sc = ap_get_module_config(s->module_config,
+                                                  &certmap_module);
+    certmap_tls_ctx_t *info;
+
+    if (is_proxy || !sc) {
+        return DECLINED;
+    }
+    if (!certmap_tls.by_ctx) {
+        certmap_tls.by_ctx = apr_hash_make(p);
+        certmap_tls.by_server = apr_hash_make(p);
+        apr_pool_cleanup_register(p, NULL, certmap_tls_reset,
+                                  apr_pool_cleanup_null);
+    }
+    info = apr_pcalloc(p, sizeof(*info));
+    info->s = s;
+    info->requests_cert =
+        (SSL_CTX_get_verify_mode(ctx) & SSL_VERIFY_PEER) != 0;
+    apr_hash_set(certmap_tls.by_ctx, apr_pmemdup(p, &ctx, sizeof(ctx)),
+                 sizeof(SSL_CTX *), info);
+    apr_hash_set(certmap_tls.by_server, apr_pmemdup(p, &s, sizeof(s)),
+                 sizeof(server_rec *), info);
+
+    if (sc->certmap_used && sc->invalid_certs != CERTMAP_INVALID_REJECT) {
+        info->no_crl_ok = certmap_tls_no_crl_ok(p, s);
+        certmap_tls_install(s, ctx, info);
+    }
+    return OK;
+}
+
+/* Every client TLS connection gets its state, holding the SSL * so the
+ * glue reads the peer certificate directly, and the filter that puts a
+ * recorded failure back after the handshake. */
+static int certmap_tls_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
+{
+    certmap_conn_t *cc;
+
+    if (is_proxy) {
+        return DECLINED;
+    }
+    cc = apr_pcalloc(c->pool, sizeof(*cc));
+    cc->ssl = ssl;
+    cc->handshake_server = c->base_server;
+    cc->verify_failure = CERTMAP_GRANTED;
+    ap_set_module_config(c->conn_config, &certmap_module, cc);
+    ap_add_input_filter_handle(certmap_tls_filter_handle, cc, NULL, c);
+    return OK;
+}
+
+/* ---- after the handshake ------------------------------------------------ */
+
+/* Sits above mod_ssl's input filter until the handshake is done, then
+ * tells mod_ssl what the callback recorded, before any request is read. */
+static apr_status_t certmap_tls_filter(ap_filter_t *f,
+                                       apr_bucket_brigade *bb,
+                                       ap_input_mode_t mode,
+                                       apr_read_type_e block,
+                                       apr_off_t readbytes)
+{
+    certmap_conn_t *cc = f->ctx;
+    apr_status_t rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
+    certmap_tls_ctx_t *info;
+
+    if (!ap_ssl_conn_is_ssl(f->c)) {
+        /* mod_ssl gave up on TLS here (failed handshake, plain HTTP on
+         * the TLS port) and freed the SSL. */
+        cc->ssl = NULL;
+        ap_remove_input_filter(f);
+        return rv;
+    }
+    if (!SSL_is_init_finished(cc->ssl)) {
+        return rv;
+    }
+    info = apr_hash_get(certmap_tls.by_ctx, SSL_get_SSL_CTX(cc->ssl),
+                        sizeof(SSL_CTX *));
+    if (info) {
+        cc->handshake_server = info->s;
+    }
+    if (cc->verify_failure != CERTMAP_GRANTED) {
+        SSL_set_verify_result(cc->ssl, cc->verify_error);
+    }
+    ap_remove_input_filter(f);
+    return rv;
+}
+
+/* Refuses every request on a connection whose client certificate failed
+ * verification under Report, before any location, quick handler or
+ * authorization sees it.  Not only the handshake's virtual host: without
+ * SNI, or with a Host naming another host, the certificate would still be
+ * the one mod_ssl exports to that host. */
+static int certmap_tls_refuse(request_rec *r)
+{
+    certmap_conn_t *cc = certmap_conn_get(r->connection);
+    certmap_cert_t *cert = NULL;
+    X509 *x509;
+    const char *reason;
+    int status;
+
+    if (!cc || cc->verify_failure == CERTMAP_GRANTED) {
+        return DECLINED;
+    }
+    x509 = cc->ssl ? SSL_get0_peer_certificate(cc->ssl) : NULL;
+    if (x509 && certmap_cert_parse(r->pool, x509, &cert)) {
+        cert = NULL;
+    }
+    reason = apr_psprintf(r->pool, "client certificate failed TLS "
+                          "verification at depth %d: %s%s%s",
+                          cc->verify_depth,
+                          X509_verify_cert_error_string(cc->verify_error),
+                          cc->verify_depth || !cert ? "; failing "
+                          "certificate: " : "",
+                          cc->verify_depth || !cert ? cc->verify_cert_desc
+                                                    : "");
+    status = certmap_finish(r, cc->verify_failure, cert, NULL, NULL, reason);
+    return (status == OK || status == DECLINED) ? HTTP_FORBIDDEN : status;
+}
+
+/* ---- what other files call ---------------------------------------------- */
+
+certmap_conn_t *certmap_conn_get(conn_rec *c)
+{
+    certmap_conn_t *cc = ap_get_module_config(c->conn_config,
+                                              &certmap_module);
+
+    if (!cc && c->master) {
+        cc = ap_get_module_config(c->master->conn_config, &certmap_module);
+    }
+    return cc;
+}
+
+static void certmap_tls_warn(server_rec *s, const char *what)
+{
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "certmap: server %s "
+                 "(%s:%d) uses CertMap but %s", s->server_hostname
+                 ? s->server_hostname : "?", s->defn_name ? s->defn_name
+                 : "main configuration", s->defn_line_number, what);
+}
+
+/* Runs after mod_ssl's post_config (so after every init_server). */
+int certmap_tls_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
+    certmap_tls_ctx_t *info;
+    certmap_srv_conf_t *sc;
+
+    (void)pconf, (void)plog, (void)ptemp;
+    for (; s; s = s->next) {
+        sc = ap_get_module_config(s->module_config, &certmap_module);
+        if (!sc || !sc->certmap_used) {
+            continue;
+        }
+        info = certmap_tls.by_server
+               ? apr_hash_get(certmap_tls.by_server, &s, sizeof(s)) : NULL;
+        if (!info) {
+            certmap_tls_warn(s, "has no SSLEngine on: its CertMap "
+                             "locations answer 403.4 (SSL required)");
+        }
+        else if (!info->requests_cert) {
+            certmap_tls_warn(s, "requests no client certificate in the "
+                             "handshake (no SSLVerifyClient optional or "
+                             "require): CertMap locations answer 403.7, "
+                             "except where a per-directory SSLVerifyClient "
+                             "renegotiates (TLS 1.2 only; invalid "
+                             "certificates then get mod_ssl's own TLS "
+                             "alert)");
+        }
+    }
+    return OK;
+}
+
+void certmap_tls_register_hooks(apr_pool_t *p)
+{
+    static const char *const after_ssl[] = { "mod_ssl.c", NULL };
+
+    (void)p;
+    APR_OPTIONAL_HOOK(certmap_ssl, init_server, certmap_tls_init_server,
+                      NULL, NULL, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(certmap_ssl, pre_handshake, certmap_tls_pre_handshake,
+                      NULL, NULL, APR_HOOK_MIDDLE);
+    certmap_tls_filter_handle =
+        ap_register_input_filter(CERTMAP_TLS_FILTER, certmap_tls_filter,
+                                 NULL, AP_FTYPE_CONNECTION + 4);
+    ap_hook_post_read_request(certmap_tls_refuse, after_ssl, NULL,
+                              APR_HOOK_MIDDLE);
+}

@@ -68,9 +68,11 @@ tests/unit/test_pam_wrapper: tests/unit/test_pam_wrapper.c certmap_pam.c \
 	    -DCERTMAP_TEST_PAM_MODULE='"$(CURDIR)/build/pam_certmap_test.so"' \
 	    -o $@ tests/unit/test_pam_wrapper.c certmap_pam.c -lpam -lcmocka
 
+# libcrypt linked in from the start: ASan's crypt_r interceptor resolves
+# the real crypt_r only then, and pam_unix (dlopen'ed later) calls it.
 tests/unit/test_pam_root: tests/unit/test_pam_root.c certmap_pam.c certmap_pam.h
 	$(CC) $(TEST_CFLAGS) -o $@ tests/unit/test_pam_root.c certmap_pam.c \
-	    -lpam -lcmocka
+	    -lpam -lcmocka -Wl,--no-as-needed -lcrypt -Wl,--as-needed
 
 test-unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "== $$t"; $$t || exit 1; done

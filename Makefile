@@ -19,7 +19,7 @@ HEADERS     = certmap_rules.h certmap_private.h certmap_pam.h
 WARN        = -Wall -Wextra -Werror -Wno-unused-parameter \
               -Wmissing-prototypes -Wstrict-prototypes -Wshadow
 APXS_WARN   = $(foreach w,$(WARN) $(EXTRA_CFLAGS),-Wc,$(w))
-APXS_LDFLAGS = -Wl,--version-script=$(CURDIR)/mod_certmap.map \
+APXS_LDFLAGS = -Wl,-Wl,--version-script=$(CURDIR)/mod_certmap.map \
                $(foreach f,$(EXTRA_LDFLAGS),-Wl,$(f))
 
 # Engine and unit tests are built outside apxs, with APR's own flags.
@@ -72,7 +72,7 @@ tests/unit/test_pam_wrapper: tests/unit/test_pam_wrapper.c certmap_pam.c \
 # the real crypt_r only then, and pam_unix (dlopen'ed later) calls it.
 tests/unit/test_pam_root: tests/unit/test_pam_root.c certmap_pam.c certmap_pam.h
 	$(CC) $(TEST_CFLAGS) -o $@ tests/unit/test_pam_root.c certmap_pam.c \
-	    -lpam -lcmocka -Wl,--no-as-needed -lcrypt -Wl,--as-needed
+	    -lpam -lcmocka -Wl,--no-as-needed -lcrypt
 
 test-unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "== $$t"; $$t || exit 1; done

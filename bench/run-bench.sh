@@ -1,0 +1,492 @@
+#!/bin/sh
+# bench/run-bench.sh — mod_certmap against bare mod_ssl (`make bench`).
+#
+# One httpd (event MPM) on loopback serves one small file in two places of
+# one TLS virtual host (SSLVerifyClient require):
+#   A  /a/  SSLUserName SSL_CLIENT_S_DN_CN + Require valid-user (the floor)
+#   B  /b/  CertMap On, 10,000 one-to-one mappings (none matches the client)
+#           and 1,001 many-to-one mappings, the matching one last; PAM on
+#           (pam_wrapper + pam_matrix) with CertMapLogonCacheTimeout 300
+#           + Require valid-user
+# `ab -E` drives both with the same client certificate, rounds alternating
+# A,B,A,B..., over keep-alive and with a new TLS connection per request; it
+# prints per-round req/s and server CPU per request, medians and ratios.
+# Then the engine micro-benchmark (bench/bench_engine, if it builds), then
+# load time and resident memory with 100,000 one-to-one mappings.
+# A benchmark, not a test: it exits 0 whether goals are met or missed
+# (non-zero only when it cannot run).  Loopback only; httpd is stopped on
+# every path.  Runs as root (httpd then runs entirely as `nobody`) or as a
+# normal user.
+#
+# Knobs (environment):
+#   BENCH_ROUNDS=5          rounds per configuration and mode
+#   BENCH_ROUND_SECS=4      target length of one round (request count is
+#                           calibrated from a warm-up)
+#   BENCH_CONCURRENCY=4     ab -c (client and server share the CPUs)
+#   BENCH_ONE_TO_ONE=10000  one-to-one mappings on the hot path
+#   BENCH_MANY_TO_ONE=1000  non-matching many-to-one mappings before the hit
+#   BENCH_LOAD_MAPPINGS=100000  one-to-one mappings for load time / memory
+#   BENCH_SKIP=             space-separated: ka nc engine load
+#   APACHE=/usr/sbin/apache2  APXS=apxs
+set -eu
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/.." && pwd)
+OUT=$HERE/out
+ROUNDS=${BENCH_ROUNDS:-5}
+ROUND_SECS=${BENCH_ROUND_SECS:-4}
+CONC=${BENCH_CONCURRENCY:-4}
+N_O2O=${BENCH_ONE_TO_ONE:-10000}
+N_M2O=${BENCH_MANY_TO_ONE:-1000}
+N_LOAD=${BENCH_LOAD_MAPPINGS:-100000}
+SKIP=" ${BENCH_SKIP:-} "
+APACHE=${APACHE:-/usr/sbin/apache2}
+APXS=${APXS:-apxs}
+MODULE=$TOP/.libs/mod_certmap.so
+PAM_WRAPPER_LIB=${PAM_WRAPPER_LIB:-/usr/lib/x86_64-linux-gnu/libpam_wrapper.so}
+PAM_MATRIX=${PAM_MATRIX:-$(dirname "$PAM_WRAPPER_LIB")/pam_wrapper/pam_matrix.so}
+
+GOAL_KA=0.98
+GOAL_NC=0.99
+GOAL_LOAD_SECS=2
+GOAL_BYTES=200
+GOAL_MATCH_US=50
+
+say() { printf '%s\n' "$*"; }
+die() { printf 'run-bench: %s\n' "$*" >&2; exit 1; }
+skipped() { case $SKIP in *" $1 "*) return 0 ;; esac; return 1; }
+
+# ---- prerequisites ------------------------------------------------------------
+[ -f "$MODULE" ] || die "$MODULE missing: run make first"
+[ -x "$APACHE" ] || die "$APACHE missing (apt-get install apache2)"
+command -v ab >/dev/null 2>&1 || die "ab missing (apt-get install apache2-utils)"
+command -v openssl >/dev/null 2>&1 || die "openssl missing"
+[ -f "$PAM_WRAPPER_LIB" ] || die "$PAM_WRAPPER_LIB missing (apt-get install libpam-wrapper)"
+[ -f "$PAM_MATRIX" ] || die "$PAM_MATRIX missing (apt-get install libpam-wrapper)"
+MODDIR=$($APXS -q LIBEXECDIR 2>/dev/null || echo /usr/lib/apache2/modules)
+CC=${CC:-cc}
+CLK_TCK=$(getconf CLK_TCK)
+
+# As root, httpd runs as nobody from the start (pam_wrapper's private copy
+# of the PAM configuration must be readable by the process that logs on).
+RUNAS=""
+if [ "$(id -u)" -eq 0 ]; then
+    RUNAS="setpriv --reuid=nobody --regid=nogroup --init-groups"
+fi
+
+mkdir -p "$OUT"
+RUN=$OUT/run
+rm -rf "$RUN"
+mkdir -p "$RUN" "$OUT/conf" "$OUT/htdocs/a" "$OUT/htdocs/b" "$OUT/pam"
+[ -n "$RUNAS" ] && chown nobody:nogroup "$RUN"
+
+PIDS_TO_STOP=""
+stop_httpd() {  # PIDFILE
+    if [ -f "$1" ]; then
+        spid=$(cat "$1" 2>/dev/null || true)
+        if [ -n "$spid" ] && kill -0 "$spid" 2>/dev/null; then
+            kill -TERM "$spid" 2>/dev/null || true
+            i=0
+            while kill -0 "$spid" 2>/dev/null && [ $i -lt 100 ]; do
+                sleep 0.1; i=$((i + 1))
+            done
+            kill -KILL "$spid" 2>/dev/null || true
+        fi
+        rm -f "$1"
+    fi
+}
+cleanup() {
+    for pf in $PIDS_TO_STOP; do stop_httpd "$pf"; done
+    PIDS_TO_STOP=""
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM HUP
+
+# ---- PKI, certificate blobs, files, PAM ----------------------------------------
+say "== preparing (bench/out)"
+sh "$TOP/scripts/make-pki.sh" "$OUT/pki" >/dev/null
+PKI=$OUT/pki
+cat "$PKI/alice.crt" "$PKI/alice.key" > "$OUT/alice-client.pem"
+cat "$PKI/bob.crt" "$PKI/bob.key" > "$OUT/bob-client.pem"
+chmod 0644 "$OUT/alice-client.pem" "$OUT/bob-client.pem"
+
+GEN=$OUT/gen_certs
+if [ ! -x "$GEN" ] || [ "$HERE/gen_certs.c" -nt "$GEN" ]; then
+    $CC -O2 -o "$GEN" "$HERE/gen_certs.c" -lcrypto || die "cannot build gen_certs"
+fi
+NBLOBS=$N_LOAD
+[ "$N_O2O" -gt "$NBLOBS" ] && NBLOBS=$N_O2O
+BLOBS=$OUT/blobs-$NBLOBS.txt
+if [ ! -s "$BLOBS" ] || [ "$GEN" -nt "$BLOBS" ]; then
+    say "   generating $NBLOBS distinct certificates"
+    "$GEN" "$NBLOBS" > "$BLOBS.tmp" && mv "$BLOBS.tmp" "$BLOBS"
+fi
+
+# The same small file in both places.
+head -c 128 /dev/zero | tr '\0' 'x' > "$OUT/htdocs/a/index.html"
+cp "$OUT/htdocs/a/index.html" "$OUT/htdocs/b/index.html"
+
+# pam_matrix: alice may log on to service certmap with password "secret".
+printf 'alice:secret:certmap\n' > "$OUT/pam/passdb"
+printf 'auth    required %s passdb=%s\naccount required %s passdb=%s\n' \
+    "$PAM_MATRIX" "$OUT/pam/passdb" "$PAM_MATRIX" "$OUT/pam/passdb" \
+    > "$OUT/pam/certmap"
+chmod 0644 "$OUT/pam/passdb" "$OUT/pam/certmap"
+
+# One-to-one mapping files (none of them is alice's certificate).
+o2o_conf() {  # N -> file name
+    f=$OUT/conf/o2o-$1.conf
+    if [ ! -s "$f" ] || [ "$BLOBS" -nt "$f" ]; then
+        head -n "$1" "$BLOBS" | awk '{ printf "CertMapOneToOne bench-user-%07d %s\n", NR - 1, $0 }' > "$f"
+    fi
+    echo "$f"
+}
+# Many-to-one: N realistic non-matching mappings, then the one for alice.
+# Rules mix exact, case-insensitive and wildcard criteria; half of them
+# start with a rule alice's certificate satisfies, so the scan evaluates
+# two rules before it moves on.
+m2o_conf() {  # N -> file name
+    f=$OUT/conf/m2o-$1.conf
+    awk -v n="$1" 'BEGIN {
+        for (i = 0; i < n; i++) {
+            printf "<CertMapManyToOne dept-%d>\n", i
+            printf "    CertMapUser dept-user-%d\n", i
+            printf "    CertMapDescription \"Department %d\"\n", i
+            k = i % 4
+            if (i % 2 == 0)
+                printf "    CertMapRule Issuer CN \"CertMap Test Root CA\"\n"
+            if (k == 0) printf "    CertMapRule Subject OU Dept-%d\n", i
+            if (k == 1) printf "    CertMapRule Subject OU dept-%d CaseInsensitive\n", i
+            if (k == 2) printf "    CertMapRule Subject CN \"svc-%d-*\"\n", i
+            if (k == 3) printf "    CertMapRule Subject O \"*Division %d*\" CaseInsensitive\n", i
+            if (i % 2 == 1)
+                printf "    CertMapRule Issuer O \"CertMap Test\"\n"
+            printf "</CertMapManyToOne>\n"
+        }
+        printf "<CertMapManyToOne engineering>\n"
+        printf "    CertMapUser alice secret\n"
+        printf "    CertMapDescription \"Contoso engineering\"\n"
+        printf "    CertMapRule Issuer CN \"CertMap Test Root CA\"\n"
+        printf "    CertMapRule Subject O Contoso\n"
+        printf "    CertMapRule Subject OU Engineering\n"
+        printf "</CertMapManyToOne>\n"
+    }' > "$f"
+    echo "$f"
+}
+
+# ---- httpd -------------------------------------------------------------------------
+free_port() {
+    used=$(ss -Hltn 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }' || true)
+    while :; do
+        p=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 20000 + 30000 ))
+        case " $(echo $used) " in *" $p "*) continue ;; esac
+        echo "$p"; return
+    done
+}
+
+# write_conf FILE PORT TAG B-INCLUDES...
+write_conf() {
+    wc_file=$1 wc_port=$2 wc_tag=$3
+    shift 3
+    {
+        cat <<EOF
+# generated by bench/run-bench.sh
+ServerRoot "$OUT"
+ServerName localhost
+PidFile "$RUN/httpd-$wc_tag.pid"
+DefaultRuntimeDir "$RUN"
+ErrorLog "$RUN/error-$wc_tag.log"
+LogLevel warn
+Listen 127.0.0.1:$wc_port
+LoadModule mpm_event_module "$MODDIR/mod_mpm_event.so"
+LoadModule authz_core_module "$MODDIR/mod_authz_core.so"
+LoadModule authz_user_module "$MODDIR/mod_authz_user.so"
+LoadModule authn_core_module "$MODDIR/mod_authn_core.so"
+LoadModule socache_shmcb_module "$MODDIR/mod_socache_shmcb.so"
+LoadModule ssl_module "$MODDIR/mod_ssl.so"
+LoadModule certmap_module "$MODULE"
+# two fixed children: nothing forks or exits while we measure
+StartServers 2
+ServerLimit 2
+ThreadLimit 16
+ThreadsPerChild 16
+MaxRequestWorkers 32
+MinSpareThreads 1
+MaxSpareThreads 32
+MaxConnectionsPerChild 0
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 5
+SSLSessionCache "shmcb:$RUN/ssl_scache-$wc_tag(512000)"
+SSLRandomSeed startup builtin
+DocumentRoot "$OUT/htdocs"
+<VirtualHost 127.0.0.1:$wc_port>
+    DocumentRoot "$OUT/htdocs"
+    SSLEngine on
+    SSLCertificateFile "$PKI/server.crt"
+    SSLCertificateKeyFile "$PKI/server.key"
+    SSLCACertificateFile "$PKI/ca-bundle.pem"
+    SSLVerifyClient require
+    SSLVerifyDepth 3
+    <Location /a/>
+        SSLUserName SSL_CLIENT_S_DN_CN
+        Require valid-user
+    </Location>
+    <Location /b/>
+        CertMap On
+        CertMapPAM On
+        CertMapPAMService certmap
+        CertMapLogonCacheTimeout 300
+EOF
+        for inc in "$@"; do
+            printf '        Include "%s"\n' "$inc"
+        done
+        cat <<EOF
+        Require valid-user
+    </Location>
+</VirtualHost>
+EOF
+    } > "$wc_file"
+}
+
+httpd_env() {  # command... : runs it as httpd runs, pam_wrapper preloaded
+    env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 \
+        PAM_WRAPPER_SERVICE_DIR="$OUT/pam" $RUNAS "$@"
+}
+
+# start_httpd CONF TAG PORT: starts, waits until it answers on PORT.
+start_httpd() {
+    sh_pidfile=$RUN/httpd-$2.pid
+    PIDS_TO_STOP="$PIDS_TO_STOP $sh_pidfile"
+    httpd_env timeout 120 "$APACHE" -f "$1" -k start \
+        || { cat "$RUN/error-$2.log" >&2 2>/dev/null; die "httpd ($2) did not start"; }
+    i=0
+    while :; do
+        if [ -f "$sh_pidfile" ] && ss -Hltn 2>/dev/null | grep -q "127.0.0.1:$3 "; then
+            break
+        fi
+        i=$((i + 1))
+        [ $i -gt 600 ] && die "httpd ($2) not listening on $3 after 60 s"
+        sleep 0.1
+    done
+    # the children are up once both have a pid
+    i=0
+    while [ "$(httpd_children "$(cat "$sh_pidfile")" | wc -w)" -lt 2 ] && [ $i -lt 100 ]; do
+        sleep 0.1; i=$((i + 1))
+    done
+}
+
+httpd_children() {  # PARENT-PID
+    ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' ' || true
+}
+
+cpu_ticks() {  # PARENT-PID: utime+stime of httpd and its children
+    for cp in "$1" $(httpd_children "$1"); do
+        cat "/proc/$cp/stat" 2>/dev/null || true
+    done | awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }'
+}
+
+http_status() {  # CLIENT-PEM URL
+    curl -s -o /dev/null -w '%{http_code}' --max-time 10 \
+        --cacert "$PKI/root.crt" --cert "$1" "$2" || echo 000
+}
+
+# run_ab MODE CONF URL N -> "rps cpu_us_per_req" ; checks every answer is 2xx
+run_ab() {
+    ra_mode=$1 ra_pid=$2 ra_url=$3 ra_n=$4
+    ra_k=""
+    [ "$ra_mode" = ka ] && ra_k="-k"
+    t0=$(cpu_ticks "$ra_pid")
+    timeout 300 ab -q $ra_k -c "$CONC" -n "$ra_n" -E "$OUT/alice-client.pem" \
+        "$ra_url" > "$RUN/ab.out" 2>&1 || { cat "$RUN/ab.out" >&2; die "ab failed on $ra_url"; }
+    t1=$(cpu_ticks "$ra_pid")
+    awk -v n="$ra_n" -v dt=$((t1 - t0)) -v hz="$CLK_TCK" '
+        /^Complete requests:/ { done = $3 }
+        /^Failed requests:/ { failed = $3 }
+        /^Non-2xx responses:/ { non2xx = $3 }
+        /^Requests per second:/ { rps = $4 }
+        END {
+            if (done != n || failed + 0 != 0 || non2xx + 0 != 0) {
+                printf "ab: %s complete, %s failed, %s non-2xx\n", done, failed, non2xx > "/dev/stderr"
+                exit 1
+            }
+            printf "%s %.1f\n", rps, dt * 1e6 / hz / n
+        }' "$RUN/ab.out" || { cat "$RUN/ab.out" >&2; die "bad ab run on $ra_url"; }
+}
+
+median() {  # numbers on stdin
+    sort -g | awk '{ v[NR] = $1 } END {
+        if (NR == 0) { print "nan"; exit }
+        if (NR % 2) print v[(NR + 1) / 2]; else printf "%.6g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 == 0) print "nan"; else printf "%.4f\n", b / a }'; }
+okmiss() {  # VALUE OP LIMIT
+    awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {
+        if (v == "nan" || v == "") { print "n/a"; exit }
+        ok = (op == ">=") ? (v + 0 >= l + 0) : (op == "<") ? (v + 0 < l + 0) : (v + 0 <= l + 0)
+        print ok ? "ok" : "MISS" }'
+}
+
+SUMMARY=$RUN/summary.txt
+: > "$SUMMARY"
+summary() {  # GOAL MEASURED LIMIT VERDICT
+    printf '%s|%s|%s|%s\n' "$1" "$2" "$3" "$4" >> "$SUMMARY"
+}
+
+# ---- 1. hot path: A (SSLUserName) vs B (CertMap) -------------------------------------
+if ! skipped ka || ! skipped nc; then
+    PORT=$(free_port)
+    CONF=$OUT/conf/hot.conf
+    O2O=$(o2o_conf "$N_O2O")
+    M2O=$(m2o_conf "$N_M2O")
+    write_conf "$CONF" "$PORT" hot "$O2O" "$M2O"
+    say "== hot path: one httpd on 127.0.0.1:$PORT, $N_O2O one-to-one + $((N_M2O + 1)) many-to-one mappings in B"
+    start_httpd "$CONF" hot "$PORT"
+    HPID=$(cat "$RUN/httpd-hot.pid")
+    URL_A=https://127.0.0.1:$PORT/a/index.html
+    URL_B=https://127.0.0.1:$PORT/b/index.html
+
+    # Sanity: both answer alice; B really maps (bob has no mapping: 403).
+    sa=$(http_status "$OUT/alice-client.pem" "$URL_A")
+    sb=$(http_status "$OUT/alice-client.pem" "$URL_B")
+    sbob=$(http_status "$OUT/bob-client.pem" "$URL_B")
+    say "   sanity: A alice=$sa  B alice=$sb  B bob (unmapped)=$sbob"
+    [ "$sa" = 200 ] && [ "$sb" = 200 ] || { tail -20 "$RUN/error-hot.log" >&2; die "A and B must both answer 200"; }
+    [ "$sbob" = 403 ] || say "   WARNING: unmapped bob got $sbob on B, expected 403"
+
+    RESULTS=$RUN/rounds.txt
+    : > "$RESULTS"
+    for mode in ka nc; do
+        skipped "$mode" && continue
+        if [ "$mode" = ka ]; then label="keep-alive"; wn=2000; else label="new TLS connection per request"; wn=200; fi
+        # warm-up on both (fills the logon cache, faults pages in) and
+        # calibration of the request count from A
+        run_ab "$mode" "$HPID" "$URL_B" "$wn" >/dev/null
+        warm=$(run_ab "$mode" "$HPID" "$URL_A" "$wn")
+        rps=${warm%% *}
+        n=$(awk -v r="$rps" -v s="$ROUND_SECS" 'BEGIN { n = int(r * s / 100) * 100; if (n < 200) n = 200; if (n > 500000) n = 500000; print n }')
+        say "== $label: ab -c $CONC -n $n per round, $ROUNDS rounds, order A,B,A,B..."
+        printf '   %-6s %-3s %12s %14s\n' round cfg "req/s" "server CPU/req"
+        r=1
+        while [ $r -le "$ROUNDS" ]; do
+            for cfg in A B; do
+                if [ $cfg = A ]; then url=$URL_A; else url=$URL_B; fi
+                res=$(run_ab "$mode" "$HPID" "$url" "$n")
+                printf '   %-6s %-3s %12s %11s us\n' "$r" "$cfg" "${res%% *}" "${res##* }"
+                echo "$mode $cfg $r $res" >> "$RESULTS"
+            done
+            r=$((r + 1))
+        done
+        ma=$(awk -v m="$mode" '$1 == m && $2 == "A" { print $4 }' "$RESULTS" | median)
+        mb=$(awk -v m="$mode" '$1 == m && $2 == "B" { print $4 }' "$RESULTS" | median)
+        ca=$(awk -v m="$mode" '$1 == m && $2 == "A" { print $5 }' "$RESULTS" | median)
+        cb=$(awk -v m="$mode" '$1 == m && $2 == "B" { print $5 }' "$RESULTS" | median)
+        # per-round pairs B_r / A_r, as a robustness check
+        pr=$(awk -v m="$mode" '$1 == m { v[$2, $3] = $4 } END { for (k = 1; (("A", k) in v); k++) if (("B", k) in v) print v["B", k] / v["A", k] }' "$RESULTS" | median)
+        rt=$(ratio "$ma" "$mb")
+        cr=$(ratio "$ca" "$cb")
+        say "   median req/s: A $ma  B $mb  ratio B/A $rt  (median of per-round ratios $pr)"
+        say "   median server CPU per request: A $ca us  B $cb us  (B costs $(awk -v a="$ca" -v b="$cb" 'BEGIN { printf "%+.1f", b - a }') us, ratio $cr)"
+        if [ "$mode" = ka ]; then goal=$GOAL_KA; else goal=$GOAL_NC; fi
+        v=$(okmiss "$rt" ">=" "$goal")
+        say "   goal B/A >= $goal: $v"
+        summary "throughput B/A, $label" "$rt" ">= $goal" "$v"
+        summary "  (info) server CPU/req B/A, $label" "$cr ($ca -> $cb us)" "-" "info"
+    done
+    grep -v -e 'AH01909' "$RUN/error-hot.log" | grep -e ':error\]' -e ':crit\]' -e ':emerg\]' | head -5 || true
+    stop_httpd "$RUN/httpd-hot.pid"
+fi
+
+# ---- 2. engine micro-benchmarks ----------------------------------------------------------------
+if ! skipped engine; then
+    say "== engine micro-benchmarks (bench/bench_engine)"
+    if [ -f "$HERE/bench_engine.c" ] && (cd "$TOP" && make -s bench/bench_engine >"$RUN/bench_engine.build" 2>&1); then
+        if (cd "$TOP" && timeout 300 "$HERE/bench_engine") > "$RUN/bench_engine.out" 2>&1; then
+            sed 's/^/   /' "$RUN/bench_engine.out"
+        else
+            sed 's/^/   /' "$RUN/bench_engine.out"
+            say "   bench_engine failed"
+        fi
+        # a line naming 10,000 many-to-one mappings and a time in us
+        mu=$(grep -i 'many' "$RUN/bench_engine.out" | grep -E '10 ?000|10,000|10k' \
+             | grep -o -E '[0-9]+(\.[0-9]+)? *(us|µs)' | head -1 | grep -o -E '^[0-9.]+' || true)
+        if [ -n "$mu" ]; then
+            summary "match vs 10,000 many-to-one" "$mu us" "< $GOAL_MATCH_US us" "$(okmiss "$mu" "<" "$GOAL_MATCH_US")"
+        else
+            summary "match vs 10,000 many-to-one" "see bench_engine output" "< $GOAL_MATCH_US us" "n/a"
+        fi
+    else
+        say "   bench/bench_engine not available:"
+        sed 's/^/   /' "$RUN/bench_engine.build" 2>/dev/null | tail -5 || true
+        summary "match vs 10,000 many-to-one" "not built" "< $GOAL_MATCH_US us" "n/a"
+    fi
+fi
+
+# ---- 3. load time and memory with N_LOAD one-to-one mappings ------------------------------
+# median wall time of `apache2 -t` over 3 runs, in seconds
+configtest_secs() {  # CONF
+    for k in 1 2 3; do
+        s0=$(date +%s%N)
+        httpd_env timeout 120 "$APACHE" -t -f "$1" >/dev/null 2>&1 || { echo nan; return; }
+        s1=$(date +%s%N)
+        echo $(( (s1 - s0) / 1000 ))
+    done | median | awk '{ if ($1 == "nan") print "nan"; else printf "%.3f\n", $1 / 1e6 }'
+}
+# kB: "child-rss child-pss parent-rss" (children averaged)
+memory_kb() {  # PARENT-PID
+    ch=$(httpd_children "$1")
+    crss=0 cpss=0 nch=0
+    for cp in $ch; do
+        crss=$((crss + $(awk '/^VmRSS:/ { print $2 }' "/proc/$cp/status")))
+        cpss=$((cpss + $(awk '/^Pss:/ { print $2 }' "/proc/$cp/smaps_rollup" 2>/dev/null || echo 0)))
+        nch=$((nch + 1))
+    done
+    [ $nch -gt 0 ] || nch=1
+    prss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$1/status")
+    echo "$((crss / nch)) $((cpss / nch)) $prss"
+}
+if ! skipped load; then
+    say "== load time and memory: $N_LOAD one-to-one mappings vs none"
+    O2OL=$(o2o_conf "$N_LOAD")
+    say "   mapping file: $(wc -c < "$O2OL") bytes"
+    P0=$(free_port); write_conf "$OUT/conf/load0.conf" "$P0" load0
+    P1=$(free_port); write_conf "$OUT/conf/load1.conf" "$P1" load1 "$O2OL"
+    t0=$(configtest_secs "$OUT/conf/load0.conf")
+    t1=$(configtest_secs "$OUT/conf/load1.conf")
+    [ "$t1" = nan ] && { httpd_env "$APACHE" -t -f "$OUT/conf/load1.conf" 2>&1 | tail -3 >&2; }
+    dt=$(awk -v a="$t0" -v b="$t1" 'BEGIN { if (a == "nan" || b == "nan") print "nan"; else printf "%.3f\n", b - a }')
+    say "   apache2 -t (median of 3): none $t0 s, $N_LOAD mappings $t1 s, difference $dt s"
+    summary "load $N_LOAD one-to-one (apache2 -t delta)" "$dt s" "< $GOAL_LOAD_SECS s" "$(okmiss "$dt" "<" "$GOAL_LOAD_SECS")"
+
+    for tag in load0 load1; do
+        if [ $tag = load0 ]; then p=$P0; else p=$P1; fi
+        s0=$(date +%s%N)
+        start_httpd "$OUT/conf/$tag.conf" "$tag" "$p"
+        s1=$(date +%s%N)
+        lpid=$(cat "$RUN/httpd-$tag.pid")
+        # one request to B and one to A on each child's worth of connections
+        for k in 1 2 3 4; do
+            http_status "$OUT/alice-client.pem" "https://127.0.0.1:$p/a/index.html" >/dev/null
+        done
+        sleep 0.5
+        mem=$(memory_kb "$lpid")
+        say "   $tag: start to listening $(awk -v a="$s0" -v b="$s1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }') s; child VmRSS/Pss $(echo "$mem" | awk '{ print $1 " / " $2 }') kB, parent VmRSS $(echo "$mem" | awk '{ print $3 }') kB"
+        eval "MEM_$tag=\"$mem\""
+        stop_httpd "$RUN/httpd-$tag.pid"
+    done
+    # shellcheck disable=SC2154
+    bpm=$(echo "$MEM_load0 $MEM_load1" | awk -v n="$N_LOAD" '{ printf "%.0f\n", ($4 - $1) * 1024 / n }')
+    bpp=$(echo "$MEM_load0 $MEM_load1" | awk -v n="$N_LOAD" '{ printf "%.0f\n", ($5 - $2) * 1024 / n }')
+    bpar=$(echo "$MEM_load0 $MEM_load1" | awk -v n="$N_LOAD" '{ printf "%.0f\n", ($6 - $3) * 1024 / n }')
+    say "   resident per mapping: child RSS $bpm B, child Pss $bpp B, parent RSS $bpar B"
+    summary "memory per one-to-one mapping (child RSS)" "$bpm B" "<= $GOAL_BYTES B" "$(okmiss "$bpm" "<=" "$GOAL_BYTES")"
+    summary "  (info) child Pss / parent RSS per mapping" "$bpp B / $bpar B" "-" "info"
+fi
+
+# ---- summary ----------------------------------------------------------------------------
+say ""
+say "== summary ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs shared by ab and httpd, ab -c $CONC)"
+awk -F'|' 'BEGIN { printf "%-46s | %-26s | %-10s | %s\n", "goal", "measured", "limit", "ok/miss"
+                   printf "%-46s-+-%-26s-+-%-10s-+-%s\n", "----------------------------------------------", "--------------------------", "----------", "-------" }
+           { printf "%-46s | %-26s | %-10s | %s\n", $1, $2, $3, $4 }' "$SUMMARY"
+exit 0

@@ -151,6 +151,18 @@ static certmap_outcome_e certmap_tls_classify(int err)
     }
 }
 
+/* What init_server learned about ssl's current SSL_CTX (SNI may have
+ * switched it), or NULL. */
+static certmap_tls_ctx_t *certmap_tls_ctx_info(SSL *ssl)
+{
+    SSL_CTX *ctx = SSL_get_SSL_CTX(ssl);
+
+    if (!certmap_tls.by_ctx || !ctx) {
+        return NULL;
+    }
+    return apr_hash_get(certmap_tls.by_ctx, &ctx, sizeof(ctx));
+}
+
 /* ---- the verify callback ------------------------------------------------ */
 
 /* A failed session must not come back: the resumed connection would see
@@ -225,8 +237,7 @@ static int certmap_tls_verify(int ok, X509_STORE_CTX *store)
     if (ok) {
         return ssl_verify ? ssl_verify(ok, store) : ok;
     }
-    info = apr_hash_get(certmap_tls.by_ctx, SSL_get_SSL_CTX(ssl),
-                        sizeof(SSL_CTX *));
+    info = certmap_tls_ctx_info(ssl);
     if (err == X509_V_ERR_UNABLE_TO_GET_CRL && info && info->no_crl_ok
         && ssl_verify) {
         /* mod_ssl accepts a missing CRL here; its callback says so. */
@@ -398,8 +409,7 @@ static apr_status_t certmap_tls_filter(ap_filter_t *f,
     if (!SSL_is_init_finished(cc->ssl)) {
         return rv;
     }
-    info = apr_hash_get(certmap_tls.by_ctx, SSL_get_SSL_CTX(cc->ssl),
-                        sizeof(SSL_CTX *));
+    info = certmap_tls_ctx_info(cc->ssl);
     if (info) {
         cc->handshake_server = info->s;
     }

@@ -385,6 +385,10 @@ static void certmap_child_init(apr_pool_t *p, server_rec *s)
 static void certmap_register_hooks(apr_pool_t *p)
 {
     static const char *const after_ssl[] = { "mod_ssl.c", NULL };
+    /* mod_authn_core's last-resort hook grants requests without AuthType:
+     * ours must come first to answer 403.7 there. */
+    static const char *const before_authn_core[] = { "mod_authn_core.c",
+                                                     NULL };
 
     ap_hook_pre_config(certmap_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(certmap_post_config, after_ssl, NULL,
@@ -392,8 +396,8 @@ static void certmap_register_hooks(apr_pool_t *p)
     ap_hook_child_init(certmap_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_access(certmap_check_access, after_ssl, NULL,
                          APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
-    ap_hook_check_authn(certmap_check_user, NULL, NULL, APR_HOOK_LAST,
-                        AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_check_authn(certmap_check_user, NULL, before_authn_core,
+                        APR_HOOK_LAST, AP_AUTH_INTERNAL_PER_CONF);
     certmap_tls_register_hooks(p);
 }
 

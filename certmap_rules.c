@@ -29,6 +29,7 @@
 #include <apr_file_io.h>
 #include <apr_base64.h>
 
+#include <openssl/asn1t.h>
 #include <openssl/evp.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -526,23 +527,78 @@ static const char *compact_base64(apr_pool_t *p, const char *text,
     return NULL;
 }
 
+/* The X.509 Certificate structure (RFC 5280 4.1) as an ASN.1 template
+ * that keeps the public key as raw bits.  d2i_X509 would do, but OpenSSL
+ * 3.0 runs its provider decoders on the key, about 250 us a certificate:
+ * 100,000 one-to-one mappings would then take half a minute to load.
+ * The engine never needs the key; the names, the validity and every
+ * length are still checked exactly as d2i_X509 checks them. */
+typedef struct {
+    X509_ALGOR *algorithm;
+    ASN1_BIT_STRING *key;
+} certmap_spki;
+
+typedef struct {
+    ASN1_INTEGER *version;
+    ASN1_INTEGER *serial;
+    X509_ALGOR *signature;
+    X509_NAME *issuer;
+    X509_VAL *validity;
+    X509_NAME *subject;
+    certmap_spki *key;
+    ASN1_BIT_STRING *issuer_uid;
+    ASN1_BIT_STRING *subject_uid;
+    STACK_OF(X509_EXTENSION) *extensions;
+} certmap_tbs;
+
+typedef struct {
+    certmap_tbs *tbs;
+    X509_ALGOR *algorithm;
+    ASN1_BIT_STRING *signature;
+} certmap_x509;
+
+ASN1_SEQUENCE(certmap_spki) = {
+    ASN1_SIMPLE(certmap_spki, algorithm, X509_ALGOR),
+    ASN1_SIMPLE(certmap_spki, key, ASN1_BIT_STRING)
+} static_ASN1_SEQUENCE_END(certmap_spki)
+
+ASN1_SEQUENCE(certmap_tbs) = {
+    ASN1_EXP_OPT(certmap_tbs, version, ASN1_INTEGER, 0),
+    ASN1_SIMPLE(certmap_tbs, serial, ASN1_INTEGER),
+    ASN1_SIMPLE(certmap_tbs, signature, X509_ALGOR),
+    ASN1_SIMPLE(certmap_tbs, issuer, X509_NAME),
+    ASN1_SIMPLE(certmap_tbs, validity, X509_VAL),
+    ASN1_SIMPLE(certmap_tbs, subject, X509_NAME),
+    ASN1_SIMPLE(certmap_tbs, key, certmap_spki),
+    ASN1_IMP_OPT(certmap_tbs, issuer_uid, ASN1_BIT_STRING, 1),
+    ASN1_IMP_OPT(certmap_tbs, subject_uid, ASN1_BIT_STRING, 2),
+    ASN1_EXP_SEQUENCE_OF_OPT(certmap_tbs, extensions, X509_EXTENSION, 3)
+} static_ASN1_SEQUENCE_END(certmap_tbs)
+
+ASN1_SEQUENCE(certmap_x509) = {
+    ASN1_SIMPLE(certmap_x509, tbs, certmap_tbs),
+    ASN1_SIMPLE(certmap_x509, algorithm, X509_ALGOR),
+    ASN1_SIMPLE(certmap_x509, signature, ASN1_BIT_STRING)
+} static_ASN1_SEQUENCE_END(certmap_x509)
+
 /* The DER must be exactly one X.509 certificate, nothing after it. */
 static const char *check_one_certificate(apr_pool_t *p,
                                          const unsigned char *der,
                                          apr_size_t der_len)
 {
     const unsigned char *q = der;
-    X509 *x;
+    ASN1_VALUE *cert;
 
     if (der_len == 0 || der_len > CERTMAP_MAX_CERT_FILE) {
         return "not an X.509 certificate (bad size)";
     }
-    x = d2i_X509(NULL, &q, (long)der_len);
-    if (x == NULL) {
+    cert = ASN1_item_d2i(NULL, &q, (long)der_len,
+                         ASN1_ITEM_rptr(certmap_x509));
+    if (cert == NULL) {
         return apr_psprintf(p, "not an X.509 certificate (%s)",
                             openssl_reason(p));
     }
-    X509_free(x);
+    ASN1_item_free(cert, ASN1_ITEM_rptr(certmap_x509));
     if (q != der + der_len) {
         return apr_psprintf(p, "%" APR_SIZE_T_FMT " bytes of trailing data "
                             "after the certificate",
@@ -554,8 +610,8 @@ static const char *check_one_certificate(apr_pool_t *p,
 const char *certmap_der_from_base64(apr_pool_t *p, const char *text,
                                     unsigned char **der, apr_size_t *der_len)
 {
-    char *compact;
-    apr_size_t compact_len;
+    char *compact = NULL;
+    apr_size_t compact_len = 0;
     unsigned char *out;
     const char *err;
     int n;

@@ -19,22 +19,24 @@
 # normal user.
 #
 # Knobs (environment):
-#   BENCH_ROUNDS=5          rounds per configuration and mode
-#   BENCH_ROUND_SECS=4      target length of one round (request count is
+#   BENCH_ROUNDS=7          rounds per configuration and mode
+#   BENCH_ROUND_SECS=3      target length of one round (request count is
 #                           calibrated from a warm-up)
 #   BENCH_CONCURRENCY=4     ab -c (client and server share the CPUs)
 #   BENCH_ONE_TO_ONE=10000  one-to-one mappings on the hot path
 #   BENCH_MANY_TO_ONE=1000  non-matching many-to-one mappings before the hit
 #   BENCH_LOAD_MAPPINGS=100000  one-to-one mappings for load time / memory
 #   BENCH_SKIP=             space-separated: ka nc engine load
+#   BENCH_PREPARE_ONLY=1    write bench/out (PKI, configs) and stop
+#                           (bench/profile.sh uses it)
 #   APACHE=/usr/sbin/apache2  APXS=apxs
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/.." && pwd)
 OUT=$HERE/out
-ROUNDS=${BENCH_ROUNDS:-5}
-ROUND_SECS=${BENCH_ROUND_SECS:-4}
+ROUNDS=${BENCH_ROUNDS:-7}
+ROUND_SECS=${BENCH_ROUND_SECS:-3}
 CONC=${BENCH_CONCURRENCY:-4}
 N_O2O=${BENCH_ONE_TO_ONE:-10000}
 N_M2O=${BENCH_MANY_TO_ONE:-1000}
@@ -334,12 +336,16 @@ summary() {  # GOAL MEASURED LIMIT VERDICT
 }
 
 # ---- 1. hot path: A (SSLUserName) vs B (CertMap) -------------------------------------
+PORT=$(free_port)
+CONF=$OUT/conf/hot.conf
+O2O=$(o2o_conf "$N_O2O")
+M2O=$(m2o_conf "$N_M2O")
+write_conf "$CONF" "$PORT" hot "$O2O" "$M2O"
+if [ -n "${BENCH_PREPARE_ONLY:-}" ]; then
+    say "   prepared $CONF (port $PORT)"
+    exit 0
+fi
 if ! skipped ka || ! skipped nc; then
-    PORT=$(free_port)
-    CONF=$OUT/conf/hot.conf
-    O2O=$(o2o_conf "$N_O2O")
-    M2O=$(m2o_conf "$N_M2O")
-    write_conf "$CONF" "$PORT" hot "$O2O" "$M2O"
     say "== hot path: one httpd on 127.0.0.1:$PORT, $N_O2O one-to-one + $((N_M2O + 1)) many-to-one mappings in B"
     start_httpd "$CONF" hot "$PORT"
     HPID=$(cat "$RUN/httpd-hot.pid")

@@ -84,9 +84,9 @@ make_pki() {
 
 # A static page and a password file: what the demo server serves and reads.
 make_content() {
-    mkdir -p "$OUT/htdocs/app/admin" "$OUT/htdocs/pam" "$OUT/secrets" \
-             "$OUT/logs" "$OUT/run"
-    for d in htdocs htdocs/app htdocs/app/admin htdocs/pam; do
+    mkdir -p "$OUT/htdocs/app/admin" "$OUT/htdocs/pam" "$OUT/htdocs/sslonly" \
+             "$OUT/secrets" "$OUT/logs" "$OUT/run"
+    for d in htdocs htdocs/app htdocs/app/admin htdocs/pam htdocs/sslonly; do
         echo "hello from $d" > "$OUT/$d/index.html"
     done
     # httpd reads it as root at startup; 0600 as an admin would (the module
@@ -210,6 +210,12 @@ Header always set X-Remote-User "expr=%{REMOTE_USER}"
     </CertMapManyToOne>
     AuthType Certificate
     Require valid-user
+</Location>
+
+# No CertMap here, mod_ssl alone guards it: under CertMapInvalidCerts Report
+# a certificate that failed verification must not pass here either.
+<Location /sslonly/>
+    Require ssl-verify-client
 </Location>
 
 <VirtualHost 127.0.0.1:$HTTPS_PORT>
@@ -369,6 +375,9 @@ run_requests() {
     check https /pam/         carol        200       research  # PAM, file: password
     check https /pam/         bob          401.1               # wrong password
     check https /pam/         mallory      401.1               # unknown account
+    check https /sslonly/     alice        200                 # mod_ssl only
+    check https /sslonly/     expired      403.17              # Report: no 2xx
+    check https /sslonly/     untrusted    403.16              # Report: no 2xx
 }
 
 print_table() {
@@ -424,8 +433,7 @@ main() {
     trap cleanup EXIT
     trap 'exit 130' INT TERM
     start_httpd
-    echo "httpd: https://localhost:$HTTPS_PORT  http://localhost:$HTTP_PORT" \
-         "${RUN_USER:+(children run as $RUN_USER)}"
+    echo "httpd: https://localhost:$HTTPS_PORT  http://localhost:$HTTP_PORT${RUN_USER:+ (children run as $RUN_USER)}"
     echo
     run_requests
     stop_httpd

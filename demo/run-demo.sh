@@ -95,9 +95,14 @@ make_content() {
 }
 
 # The pam_wrapper world: a `certmap` service that authenticates against
-# pam_matrix's password database (user:password:allowed-service).
+# pam_matrix's password database (user:password:allowed-service), and the
+# `other` service Linux-PAM always reads for defaults (it complains in the
+# error log otherwise).
 make_pam_world() {
     mkdir -p "$OUT/pam/services"
+    for stack in auth account password session; do
+        echo "$stack required $LIBDIR/security/pam_deny.so"
+    done > "$OUT/pam/services/other"
     cat > "$OUT/pam/passdb" <<EOF
 alice:$ALICE_PW:certmap
 sales:the-real-sales-password:certmap
@@ -147,8 +152,9 @@ Listen 127.0.0.1:$HTTP_PORT
 DocumentRoot "$OUT/htdocs"
 DirectoryIndex index.html
 # [row N] is the X-Demo-Row request header: it ties log lines to table rows.
-ErrorLogFormat "[%{u}t] [%-m:%l] [pid %P] [client %a] [row %{X-Demo-Row}i] %M"
+ErrorLogFormat "[%{u}t] [%-m:%l] [pid %P] [client %-a] [row %-{X-Demo-Row}i] %M"
 LogLevel warn certmap:info
+SSLSessionCache "shmcb:$OUT/run/ssl_scache(512000)"
 LogFormat "%h %u \"%r\" %>s.%{certmap-substatus}n row=%{X-Demo-Row}i" certmap
 CustomLog "$OUT/logs/access.log" certmap
 Header always set X-CertMap-Substatus "%{CERTMAP_SUBSTATUS}e" env=CERTMAP_SUBSTATUS

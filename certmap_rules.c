@@ -22,6 +22,7 @@
 #define _GNU_SOURCE             /* memmem */
 #endif
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -101,7 +102,9 @@ struct certmap_cert {
 struct certmap_table {
     apr_pool_t *pool;
     apr_array_header_t *one_to_one;     /* of certmap_mapping_t * */
-    apr_hash_t *by_fingerprint;         /* SHA-256 -> certmap_mapping_t * */
+    apr_uint32_t *slots;                /* open addressing by fingerprint:
+                                           1 + index into one_to_one, or 0 */
+    apr_size_t slot_mask;               /* slot count - 1, a power of two */
     apr_array_header_t *many_to_one;    /* of certmap_mapping_t * */
     apr_hash_t *by_name;                /* folded name -> mapping */
     apr_hash_t *index;                  /* key -> array of int, ascending */
@@ -531,8 +534,15 @@ static const char *compact_base64(apr_pool_t *p, const char *text,
  * that keeps the public key as raw bits.  d2i_X509 would do, but OpenSSL
  * 3.0 runs its provider decoders on the key, about 250 us a certificate:
  * 100,000 one-to-one mappings would then take half a minute to load.
- * The engine never needs the key; the names, the validity and every
- * length are still checked exactly as d2i_X509 checks them. */
+ * Names are read as plain SEQUENCE OF SET OF (type, value) too, which
+ * spares X509_NAME's canonical re-encoding (half the remaining cost).
+ * The engine needs neither here: this only proves the bytes are one
+ * well-formed certificate, every tag and length checked. */
+typedef struct {
+    ASN1_OBJECT *type;
+    ASN1_TYPE *value;
+} certmap_atv;
+
 typedef struct {
     X509_ALGOR *algorithm;
     ASN1_BIT_STRING *key;
@@ -542,9 +552,9 @@ typedef struct {
     ASN1_INTEGER *version;
     ASN1_INTEGER *serial;
     X509_ALGOR *signature;
-    X509_NAME *issuer;
+    void *issuer;               /* SEQUENCE OF certmap_rdn */
     X509_VAL *validity;
-    X509_NAME *subject;
+    void *subject;
     certmap_spki *key;
     ASN1_BIT_STRING *issuer_uid;
     ASN1_BIT_STRING *subject_uid;
@@ -557,6 +567,15 @@ typedef struct {
     ASN1_BIT_STRING *signature;
 } certmap_x509;
 
+ASN1_SEQUENCE(certmap_atv) = {
+    ASN1_SIMPLE(certmap_atv, type, ASN1_OBJECT),
+    ASN1_SIMPLE(certmap_atv, value, ASN1_ANY)
+} static_ASN1_SEQUENCE_END(certmap_atv)
+
+ASN1_ITEM_TEMPLATE(certmap_rdn) =
+    ASN1_EX_TEMPLATE_TYPE(ASN1_TFLG_SET_OF, 0, rdn, certmap_atv)
+static_ASN1_ITEM_TEMPLATE_END(certmap_rdn)
+
 ASN1_SEQUENCE(certmap_spki) = {
     ASN1_SIMPLE(certmap_spki, algorithm, X509_ALGOR),
     ASN1_SIMPLE(certmap_spki, key, ASN1_BIT_STRING)
@@ -566,9 +585,9 @@ ASN1_SEQUENCE(certmap_tbs) = {
     ASN1_EXP_OPT(certmap_tbs, version, ASN1_INTEGER, 0),
     ASN1_SIMPLE(certmap_tbs, serial, ASN1_INTEGER),
     ASN1_SIMPLE(certmap_tbs, signature, X509_ALGOR),
-    ASN1_SIMPLE(certmap_tbs, issuer, X509_NAME),
+    ASN1_SEQUENCE_OF(certmap_tbs, issuer, certmap_rdn),
     ASN1_SIMPLE(certmap_tbs, validity, X509_VAL),
-    ASN1_SIMPLE(certmap_tbs, subject, X509_NAME),
+    ASN1_SEQUENCE_OF(certmap_tbs, subject, certmap_rdn),
     ASN1_SIMPLE(certmap_tbs, key, certmap_spki),
     ASN1_IMP_OPT(certmap_tbs, issuer_uid, ASN1_BIT_STRING, 1),
     ASN1_IMP_OPT(certmap_tbs, subject_uid, ASN1_BIT_STRING, 2),
@@ -743,13 +762,87 @@ const char *certmap_der_to_blob(apr_pool_t *p, const unsigned char *der,
 
 /* ---- tables ------------------------------------------------------------ */
 
-/* SHA-256 output is uniformly distributed: its first bytes are a hash. */
-static unsigned int fingerprint_hash(const char *key, apr_ssize_t *klen)
+/* The one-to-one index is an open-addressing table of 32-bit positions,
+ * not an apr_hash_t: at 100,000 mappings an apr_hash entry (40 bytes, and
+ * its bucket arrays left behind in the pool as it grows) would cost more
+ * than the mapping itself.  The slots live in malloc'ed memory, freed
+ * when the table's pool goes, so growing leaves nothing behind. */
+static apr_status_t free_slots(void *data)
 {
-    unsigned int h;
+    certmap_table_t *t = data;
 
-    memcpy(&h, key, sizeof(h));
-    return h;
+    free(t->slots);
+    t->slots = NULL;
+    return APR_SUCCESS;
+}
+
+/* SHA-256 output is uniformly distributed: its first bytes are a hash. */
+static apr_size_t fingerprint_slot(const unsigned char *fp, apr_size_t mask)
+{
+    apr_uint32_t h;
+
+    memcpy(&h, fp, sizeof(h));
+    return h & mask;
+}
+
+static const certmap_mapping_t *find_fingerprint(const certmap_table_t *t,
+                                                 const unsigned char *fp)
+{
+    apr_size_t i;
+
+    if (t->slots == NULL) {
+        return NULL;
+    }
+    for (i = fingerprint_slot(fp, t->slot_mask); t->slots[i];
+         i = (i + 1) & t->slot_mask) {
+        const certmap_mapping_t *m = APR_ARRAY_IDX(t->one_to_one,
+                                                   t->slots[i] - 1,
+                                                   certmap_mapping_t *);
+        if (memcmp(m->fingerprint, fp, CERTMAP_SHA256_LEN) == 0) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+static void place_fingerprint(apr_uint32_t *slots, apr_size_t mask,
+                              const unsigned char *fp, apr_uint32_t pos)
+{
+    apr_size_t i = fingerprint_slot(fp, mask);
+
+    while (slots[i]) {
+        i = (i + 1) & mask;
+    }
+    slots[i] = pos;
+}
+
+/* Keeps the table at most half full so that probes stay short. */
+static int grow_slots(certmap_table_t *t)
+{
+    apr_size_t count = (apr_size_t)t->one_to_one->nelts;
+    apr_size_t size = t->slots ? t->slot_mask + 1 : 0;
+    apr_uint32_t *slots;
+    apr_size_t i;
+
+    if (2 * (count + 1) <= size) {
+        return 1;
+    }
+    size = size ? 2 * size : 16;
+    slots = calloc(size, sizeof(*slots));
+    if (slots == NULL || count + 1 >= 0xffffffffUL) {
+        free(slots);
+        return 0;
+    }
+    for (i = 0; i < count; i++) {
+        place_fingerprint(slots, size - 1,
+                          APR_ARRAY_IDX(t->one_to_one, i,
+                                        certmap_mapping_t *)->fingerprint,
+                          (apr_uint32_t)(i + 1));
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->slot_mask = size - 1;
+    return 1;
 }
 
 certmap_table_t *certmap_table_make(apr_pool_t *p)
@@ -758,7 +851,7 @@ certmap_table_t *certmap_table_make(apr_pool_t *p)
 
     t->pool = p;
     t->one_to_one = apr_array_make(p, 4, sizeof(certmap_mapping_t *));
-    t->by_fingerprint = apr_hash_make_custom(p, fingerprint_hash);
+    apr_pool_cleanup_register(p, t, free_slots, apr_pool_cleanup_null);
     t->many_to_one = apr_array_make(p, 4, sizeof(certmap_mapping_t *));
     t->by_name = apr_hash_make(p);
     t->index = apr_hash_make(p);
@@ -786,15 +879,18 @@ const char *certmap_table_add_one_to_one(certmap_table_t *t,
         return apr_psprintf(t->pool, "cannot digest the certificate (%s)",
                             openssl_reason(t->pool));
     }
-    other = apr_hash_get(t->by_fingerprint, m->fingerprint,
-                         CERTMAP_SHA256_LEN);
+    other = find_fingerprint(t, m->fingerprint);
     if (other) {
         return apr_psprintf(t->pool, "this certificate is already mapped "
                             "to '%s'%s", other->user ? other->user : "",
                             where(t->pool, other));
     }
-    apr_hash_set(t->by_fingerprint, m->fingerprint, CERTMAP_SHA256_LEN, m);
+    if (!grow_slots(t)) {
+        return "out of memory for one-to-one mappings";
+    }
     APR_ARRAY_PUSH(t->one_to_one, certmap_mapping_t *) = m;
+    place_fingerprint(t->slots, t->slot_mask, m->fingerprint,
+                      (apr_uint32_t)t->one_to_one->nelts);
     return NULL;
 }
 
@@ -1094,8 +1190,7 @@ static const certmap_mapping_t *match_one_to_one(
         if (t == NULL) {
             continue;
         }
-        m = apr_hash_get(t->by_fingerprint, cert->sha256,
-                         CERTMAP_SHA256_LEN);
+        m = find_fingerprint(t, cert->sha256);
         if (m && m->enabled) {
             return m;
         }

@@ -27,6 +27,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "certmap_rules.h"
 
@@ -68,6 +69,17 @@ static void add_raw(X509_NAME *name, int nid, int type, const void *bytes,
                          (unsigned char *)bytes, len, -1, 0), 1);
 }
 
+/* Real certificates carry extensions; the DER check must accept them. */
+static void add_extension(X509 *x)
+{
+    BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new();
+
+    bc->ca = 0;
+    assert_int_equal(X509_add1_ext_i2d(x, NID_basic_constraints, bc, 1, 0),
+                     1);
+    BASIC_CONSTRAINTS_free(bc);
+}
+
 static X509 *make_cert_names(X509_NAME *subject, X509_NAME *issuer,
                              long serial)
 {
@@ -81,6 +93,7 @@ static X509 *make_cert_names(X509_NAME *subject, X509_NAME *issuer,
     assert_int_equal(X509_set_subject_name(x, subject), 1);
     assert_int_equal(X509_set_issuer_name(x, issuer), 1);
     X509_set_pubkey(x, signing_key);
+    add_extension(x);
     assert_true(X509_sign(x, signing_key, EVP_sha256()) > 0);
     X509_NAME_free(subject);
     X509_NAME_free(issuer);
@@ -672,6 +685,20 @@ static void test_base64_blobs(void **state)
     assert_non_null(strstr(certmap_der_from_base64(pool, "QUJD", &got,
                                                    &got_len),
                            "not an X.509 certificate"));
+    /* well-formed DER that is not a certificate */
+    {
+        X509_NAME *name = X509_NAME_new();
+        unsigned char *nder = NULL;
+        int n;
+
+        add_entries(name, "CN=not a cert");
+        n = i2d_X509_NAME(name, &nder);
+        assert_non_null(strstr(certmap_der_from_base64(pool,
+                                   certmap_der_to_blob(pool, nder, n), &got,
+                                   &got_len), "not an X.509 certificate"));
+        OPENSSL_free(nder);
+        X509_NAME_free(name);
+    }
 }
 
 static void test_trailing_garbage(void **state)

@@ -9,6 +9,7 @@
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test;
+use Apache::TestUtil;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use CertMapTest;

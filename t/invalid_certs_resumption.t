@@ -7,6 +7,7 @@
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test;
+use Apache::TestUtil;
 use File::Temp qw(tempdir);
 use FindBin;
 use lib "$FindBin::Bin/lib";
@@ -58,7 +59,8 @@ for my $m (@modes) {
     my ($r, $s) = s_client(flags => \@flags, cert => 'alice',
                            path => '/x/inv-open', sess_out => $sess);
     ok t_cmp($s, 200, "[control] $name alice first connection -> 200");
-    ok -s $sess, "[control] $name alice got a session to resume";
+    ok t_cmp(-s $sess ? 1 : 0, 1,
+             "[control] $name alice got a session to resume");
     for my $path (@guarded) {
         ($r, $s) = s_client(flags => \@flags, path => $path, sess_in => $sess);
         ok t_cmp($r, 1, "[control] $name alice session resumed for $path");
@@ -72,11 +74,13 @@ for my $m (@modes) {
         ($r, $s) = s_client(flags => \@flags, cert => $cert,
                             path => '/x/inv-open', sess_out => $sess);
         ok t_cmp($s, 403, "[403.$sub] $name $cert first connection -> 403");
-        ok !$r, "[403.$sub] $name $cert first connection is a full handshake";
+        ok t_cmp($r, 0,
+                 "[403.$sub] $name $cert first connection is a full handshake");
         if (!-s $sess) {
             # no session at all (TLS 1.3: no ticket for a failed certificate)
             for (1 .. 2 + @guarded) {
-                ok 1, "[resumption] $name $cert: server issued no session";
+                ok t_cmp(1, 1,
+                         "[resumption] $name $cert: server issued no session");
             }
             next;
         }
@@ -90,9 +94,9 @@ for my $m (@modes) {
         for my $path (@guarded) {
             ($r, $s) = s_client(flags => \@flags, path => $path,
                                 sess_in => $sess);
-            ok !$r && $s !~ /^2/,
-               "[resumption] $name $cert session without certificate, "
-               . "$path: not resumed, not 2xx (got $s)";
+            ok t_cmp("resumed=$r status=$s", qr/^resumed=0 status=(?!2)/,
+                     "[resumption] $name $cert session without certificate, "
+                     . "$path: not resumed, not 2xx");
         }
     }
 }

@@ -52,7 +52,14 @@ if [ "$(id -u)" -eq 0 ] && [ -z "${CERTMAP_TEST_INNER:-}" ]; then
         say "creating system user $TEST_USER"
         useradd -r -m -s /bin/sh "$TEST_USER"
     fi
-    WORK=$(mktemp -d /tmp/certmap-httpd-tests.XXXXXX)
+    # the temporary tree lives under build/ when the test user can reach it
+    # there (a /tmp glob cleanup elsewhere cannot pull it away mid-run)
+    mkdir -p "$TOP/build"
+    if runuser -u "$TEST_USER" -- test -x "$TOP/build"; then
+        WORK=$(mktemp -d "$TOP/build/httpd-tests.XXXXXX")
+    else
+        WORK=$(mktemp -d /tmp/certmap-httpd-tests.XXXXXX)
+    fi
     mkdir -p "$WORK/tree/modules" "$WORK/tree/tests"
     # only what the suite reads: the tests, the scripts, the runner
     (cd "$TOP" && tar cf - --exclude=t/logs --exclude=t/pki/out t scripts \

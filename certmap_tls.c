@@ -40,7 +40,10 @@
  *
  * CRL problems fail closed as 403.16: no CRL for an issuer (unless
  * SSLCARevocationCheck has no_crl_for_cert_ok, which keeps its meaning),
- * an expired or not yet valid CRL, a CRL with a bad signature.
+ * an expired or not yet valid CRL, a CRL with a bad signature.  Under
+ * Report, SSLVerifyClient optional_no_ca is not generous: an untrusted
+ * certificate is a failure (403.16) like any other; Reject keeps mod_ssl's
+ * GENEROUS behaviour.
  */
 
 #include "httpd.h"

@@ -8,8 +8,9 @@
 # PKI (scripts/make-pki.sh), the httpd configuration, the PAM world and the
 # logs.  PAM runs under cwrap's pam_wrapper with pam_matrix, so no real
 # account is needed or touched.  Works as root (httpd's children then run
-# as www-data or nobody) and as a normal user.  Exits non-zero when any
-# answer differs from the expected one.
+# as www-data or nobody) and as a normal user (a demo/out left by root is
+# root's: remove it first).  Exits non-zero when any answer differs from
+# the expected one.
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -99,7 +100,8 @@ make_content() {
 # `other` service Linux-PAM always reads for defaults (it complains in the
 # error log otherwise).
 make_pam_world() {
-    mkdir -p "$OUT/pam/services"
+    # pam_wrapper keeps its patched copy of libpam in the runtime dir.
+    mkdir -p "$OUT/pam/services" "$OUT/pam/run"
     for stack in auth account password session; do
         echo "$stack required $LIBDIR/security/pam_deny.so"
     done > "$OUT/pam/services/other"
@@ -272,13 +274,17 @@ configtest_example() {
 httpd() {
     env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 \
         PAM_WRAPPER_SERVICE_DIR="$OUT/pam/services" \
+        PAM_WRAPPER_RUNTIME_DIR="$OUT/pam/run" \
         CERTMAP_DEMO_ALICE_PASSWORD="$ALICE_PW" \
         "$HTTPD" -f "$OUT/httpd.conf" "$@"
 }
 
+STARTED=0
+
 start_httpd() {
     rm -f "$OUT/run/httpd.pid"
     : > "$OUT/logs/error.log"
+    STARTED=1
     if ! httpd -k start; then
         tail -n 20 "$OUT/logs/error.log" >&2
         die "httpd did not start"
@@ -291,9 +297,17 @@ start_httpd() {
     done
 }
 
+# Also on an interrupted start: then the pid file may appear only later.
 stop_httpd() {
+    [ "$STARTED" -eq 1 ] || return 0
+    STARTED=0
     pidfile=$OUT/run/httpd.pid
-    [ -f "$pidfile" ] || return 0
+    i=0
+    while [ ! -s "$pidfile" ] && [ $i -lt 30 ]; do
+        i=$((i + 1))
+        sleep 0.1
+    done
+    [ -s "$pidfile" ] || return 0
     pid=$(cat "$pidfile")
     kill -TERM "$pid" 2>/dev/null || true
     i=0
@@ -343,7 +357,7 @@ header() {   # NAME — its value in the last response, "" when absent
 ROW=0
 FAILURES=0
 DENIED_ROWS=''
-TABLE=$(mktemp)
+TABLE=''
 
 # check SCHEME PATH CERT EXPECTED [EXPECTED_USER] — one table row.
 check() {
@@ -416,14 +430,19 @@ check_no_secrets() {
 
 cleanup() {
     stop_httpd
-    rm -f "$TABLE"
+    [ -z "$TABLE" ] || rm -f "$TABLE"
 }
 
 main() {
+    # httpd is stopped on every way out, Ctrl-C included.
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
     check_tools
     pick_run_user
     mkdir -p "$OUT"
     OUT=$(cd "$OUT" && pwd)
+    TABLE=$OUT/table.txt
+    : > "$TABLE"
     HTTPS_PORT=$(free_port)
     HTTP_PORT=$(free_port)
     [ "$HTTPS_PORT" != "$HTTP_PORT" ] || HTTP_PORT=$((HTTPS_PORT + 1))
@@ -436,8 +455,6 @@ main() {
     write_demo_conf
     httpd -t >/dev/null 2>&1 || { httpd -t; die "demo configuration rejected"; }
 
-    trap cleanup EXIT
-    trap 'exit 130' INT TERM
     start_httpd
     echo "httpd: https://localhost:$HTTPS_PORT  http://localhost:$HTTP_PORT${RUN_USER:+ (children run as $RUN_USER)}"
     echo

@@ -320,7 +320,7 @@ stop_httpd() {
 
 # ---- requests and the table ---------------------------------------------
 
-# request ROW SCHEME PATH CERT EXPECTED [EXPECTED_USER]
+# request ROW SCHEME PATH CERT
 # One curl per row (a fresh TLS handshake, the client certificate CERT or
 # none "-"); sets GOT (status.substatus) and USER_GOT.
 request() {

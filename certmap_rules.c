@@ -55,7 +55,7 @@
 
 /* How many sorted candidate lists one match merges on the stack.  A
  * certificate with more attributes than that falls back to a plain scan. */
-#define CERTMAP_MAX_CURSORS     64
+#define CERTMAP_MAX_CURSORS     128
 
 #define CERTMAP_EXACT_KEY  0   /* index key on the value as decoded */
 #define CERTMAP_FOLDED_KEY 1   /* index key on the case-folded value */
@@ -99,6 +99,15 @@ struct certmap_cert {
     int nattrs[2];
 };
 
+/* Which prefix keys a table holds for one (field, case mode, type). */
+typedef struct {
+    certmap_field_e field;
+    int folded;
+    const unsigned char *oid;
+    apr_size_t oid_len;
+    apr_size_t min_len, max_len;        /* of the prefixes, in bytes */
+} prefix_kind_t;
+
 struct certmap_table {
     apr_pool_t *pool;
     apr_array_header_t *one_to_one;     /* of certmap_mapping_t * */
@@ -108,6 +117,8 @@ struct certmap_table {
     apr_array_header_t *many_to_one;    /* of certmap_mapping_t * */
     apr_hash_t *by_name;                /* folded name -> mapping */
     apr_hash_t *index;                  /* key -> array of int, ascending */
+    apr_hash_t *prefix_index;           /* prefix key -> array of int */
+    apr_array_header_t *prefix_kinds;   /* of prefix_kind_t */
     apr_array_header_t *unindexed;      /* of int, ascending */
 };
 
@@ -855,6 +866,8 @@ certmap_table_t *certmap_table_make(apr_pool_t *p)
     t->many_to_one = apr_array_make(p, 4, sizeof(certmap_mapping_t *));
     t->by_name = apr_hash_make(p);
     t->index = apr_hash_make(p);
+    t->prefix_index = apr_hash_make(p);
+    t->prefix_kinds = apr_array_make(p, 1, sizeof(prefix_kind_t));
     t->unindexed = apr_array_make(p, 4, sizeof(int));
     return t;
 }
@@ -914,18 +927,54 @@ static char *make_key(apr_pool_t *p, certmap_field_e field, int folded,
 
 static int rule_is_indexable(const certmap_rule_t *rule)
 {
-    return rule->kind == CRITERIA_EXACT
+    return (rule->kind == CRITERIA_EXACT
+            || (rule->kind == CRITERIA_PREFIX && rule->pattern_len > 0))
            && rule->oid_len <= CERTMAP_MAX_KEY_OID;
 }
 
-/* Files mapping number `idx` under its most selective exact rule: the
- * one whose key has the fewest mappings so far, so that a rule shared by
- * every mapping (`Subject O Contoso`) does not become one long list. */
+/* Notes that prefix keys of this (field, case mode, type) exist, and how
+ * long they are, so that matching looks up only those prefix lengths. */
+static void note_prefix_kind(certmap_table_t *t, const certmap_rule_t *rule)
+{
+    prefix_kind_t *k;
+    int i;
+
+    for (i = 0; i < t->prefix_kinds->nelts; i++) {
+        k = &APR_ARRAY_IDX(t->prefix_kinds, i, prefix_kind_t);
+        if (k->field == rule->field && k->folded == rule->case_insensitive
+            && k->oid_len == rule->oid_len
+            && memcmp(k->oid, rule->oid, rule->oid_len) == 0) {
+            k->min_len = rule->pattern_len < k->min_len ? rule->pattern_len
+                                                        : k->min_len;
+            k->max_len = rule->pattern_len > k->max_len ? rule->pattern_len
+                                                        : k->max_len;
+            return;
+        }
+    }
+    k = apr_array_push(t->prefix_kinds);
+    k->field = rule->field;
+    k->folded = rule->case_insensitive;
+    k->oid = rule->oid;
+    k->oid_len = rule->oid_len;
+    k->min_len = k->max_len = rule->pattern_len;
+}
+
+static apr_hash_t *index_for(const certmap_table_t *t,
+                             const certmap_rule_t *rule)
+{
+    return rule->kind == CRITERIA_PREFIX ? t->prefix_index : t->index;
+}
+
+/* Files mapping number `idx` under its most selective exact or prefix
+ * rule: the one whose key has the fewest mappings so far (exact first on
+ * a tie: one lookup instead of several), so that a rule shared by every
+ * mapping (`Subject O Contoso`) does not become one long list. */
 static void index_mapping(certmap_table_t *t, const certmap_mapping_t *m,
                           int idx)
 {
+    const certmap_rule_t *best = NULL;
     apr_array_header_t *list;
-    const char *best_key = NULL;
+    char *best_key = NULL;
     apr_size_t best_len = 0;
     int i, best_count = 0;
 
@@ -942,22 +991,28 @@ static void index_mapping(certmap_table_t *t, const certmap_mapping_t *m,
         key = make_key(t->pool, rule->field, rule->case_insensitive,
                        rule->oid, rule->oid_len, rule->pattern,
                        rule->pattern_len, &len);
-        list = apr_hash_get(t->index, key, len);
+        list = apr_hash_get(index_for(t, rule), key, len);
         count = list ? list->nelts : 0;
-        if (best_key == NULL || count < best_count) {
+        if (best == NULL || count < best_count
+            || (count == best_count && best->kind == CRITERIA_PREFIX
+                && rule->kind == CRITERIA_EXACT)) {
+            best = rule;
             best_key = key;
             best_len = len;
             best_count = count;
         }
     }
-    if (best_key == NULL) {
+    if (best == NULL) {
         APR_ARRAY_PUSH(t->unindexed, int) = idx;
         return;
     }
-    list = apr_hash_get(t->index, best_key, best_len);
+    if (best->kind == CRITERIA_PREFIX) {
+        note_prefix_kind(t, best);
+    }
+    list = apr_hash_get(index_for(t, best), best_key, best_len);
     if (list == NULL) {
         list = apr_array_make(t->pool, 1, sizeof(int));
-        apr_hash_set(t->index, best_key, best_len, list);
+        apr_hash_set(index_for(t, best), best_key, best_len, list);
     }
     APR_ARRAY_PUSH(list, int) = idx;
 }
@@ -1245,9 +1300,28 @@ static int add_cursor(cursor_t *cursors, int *n, const apr_array_header_t *a)
     return 1;
 }
 
+/* Adds the lists filed under each prefix of a's value that some prefix
+ * rule of kind k could have. */
+static int gather_prefixes(const certmap_table_t *t, const prefix_kind_t *k,
+                           const cert_attr_t *a, cursor_t *cursors, int *n)
+{
+    apr_size_t header = 3 + a->oid_len;
+    apr_size_t len = a->key_len[k->folded] - header;
+    apr_size_t l;
+
+    for (l = k->min_len; l <= k->max_len && l <= len; l++) {
+        if (!add_cursor(cursors, n, apr_hash_get(t->prefix_index,
+                                                 a->key[k->folded],
+                                                 header + l))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Gathers the candidate lists for cert: those filed under one of its own
- * attribute values, and the unindexed mappings.  Returns 0 when they do
- * not fit on the stack. */
+ * attribute values or a prefix of one, and the unindexed mappings.
+ * Returns 0 when they do not fit on the stack. */
 static int gather_candidates(const certmap_table_t *t,
                              const certmap_cert_t *cert,
                              cursor_t *cursors, int *n)
@@ -1258,17 +1332,26 @@ static int gather_candidates(const certmap_table_t *t,
     if (!add_cursor(cursors, n, t->unindexed)) {
         return 0;
     }
-    if (apr_hash_count(t->index) == 0) {
-        return 1;
-    }
     for (field = CERTMAP_SUBJECT; field <= CERTMAP_ISSUER; field++) {
         for (i = 0; i < cert->nattrs[field]; i++) {
             const cert_attr_t *a = &cert->attrs[field][i];
 
-            for (k = CERTMAP_EXACT_KEY; a->key[0] && k <= CERTMAP_FOLDED_KEY;
-                 k++) {
+            if (a->key[0] == NULL) {
+                continue;
+            }
+            for (k = CERTMAP_EXACT_KEY; k <= CERTMAP_FOLDED_KEY; k++) {
                 if (!add_cursor(cursors, n, apr_hash_get(t->index, a->key[k],
                                                          a->key_len[k]))) {
+                    return 0;
+                }
+            }
+            for (k = 0; k < t->prefix_kinds->nelts; k++) {
+                const prefix_kind_t *kind = &APR_ARRAY_IDX(t->prefix_kinds,
+                                                           k, prefix_kind_t);
+                if (kind->field == (certmap_field_e)field
+                    && kind->oid_len == a->oid_len
+                    && memcmp(kind->oid, a->oid, a->oid_len) == 0
+                    && !gather_prefixes(t, kind, a, cursors, n)) {
                     return 0;
                 }
             }

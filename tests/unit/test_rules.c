@@ -305,6 +305,30 @@ static void test_wildcards(void **state)
     assert_false(hits(c, "Subject", "OU", "a*b-and-more*", NULL));
 }
 
+/* Prefix rules are indexed by the prefix lengths a table holds: a later,
+ * shorter prefix must widen the lengths looked up. */
+static void test_prefix_index_lengths(void **state)
+{
+    certmap_cert_t *c = cert_of("CN=user-2.contoso.com", "CN=CA");
+    certmap_table_t *t = certmap_table_make(pool);
+    certmap_mapping_t *longer = with_rule(mapping("long", "l"),
+                                   rule("Subject", "CN", "user-10.*", NULL));
+    certmap_mapping_t *shorter = with_rule(mapping("short", "s"),
+                                   rule("Subject", "CN", "u*", NULL));
+    certmap_mapping_t *longest = with_rule(mapping("longest", "x"),
+                                   rule("Subject", "CN",
+                                        "user-2.contoso.com*", NULL));
+
+    add_m2o(t, longer);
+    add_m2o(t, shorter);
+    add_m2o(t, longest);
+    assert_ptr_equal(match(tables_of(t, NULL), c, 1, 1), shorter);
+    shorter->enabled = 0;
+    assert_ptr_equal(match(tables_of(t, NULL), c, 1, 1), longest);
+    c = cert_of("CN=USER-2.contoso.com", "CN=CA");
+    assert_null(match(tables_of(t, NULL), c, 1, 1));
+}
+
 /* ---- case ------------------------------------------------------------- */
 
 static void test_case_ascii(void **state)
@@ -889,10 +913,11 @@ static void test_trace(void **state)
 /* Values are made of these pieces; the test knows how they fold. */
 static const char *const pieces[] = {
     "a", "A", "b", "B", "*", "\xcf\x83" /* σ */, "\xce\xa3" /* Σ */,
-    "\xcf\x82" /* ς */, "-",
+    "\xcf\x82" /* ς */, "-", "k", "K", "\xe2\x84\xaa" /* Kelvin */,
 };
 static const char *const piece_fold[] = {
     "a", "a", "b", "b", "*", "\xcf\x83", "\xcf\x83", "\xcf\x83", "-",
+    "k", "k", "k",
 };
 #define NPIECES ((int)(sizeof(pieces) / sizeof(pieces[0])))
 static const char *const model_types[] = { "CN", "O", "OU" };
@@ -953,21 +978,21 @@ static int model_text_match(const char *crit, const char *v)
     return strcmp(v, mid) == 0;
 }
 
+/* Folds text made of the pieces above, piece by piece. */
 static const char *model_fold(const char *s)
 {
-    char *out = apr_pstrdup(pool, s), *p;
+    const char *out = "";
+    int k;
 
-    for (p = out; *p; p++) {
-        if (*p >= 'A' && *p <= 'Z') {
-            *p += 'a' - 'A';
+    while (*s) {
+        for (k = 0; k < NPIECES; k++) {
+            if (strncmp(s, pieces[k], strlen(pieces[k])) == 0) {
+                break;
+            }
         }
-        else if ((unsigned char)p[0] == 0xce && (unsigned char)p[1] == 0xa3) {
-            p[0] = (char)0xcf;
-            p[1] = (char)0x83;
-        }
-        else if ((unsigned char)p[0] == 0xcf && (unsigned char)p[1] == 0x82) {
-            p[1] = (char)0x83;
-        }
+        assert_true(k < NPIECES);
+        out = apr_pstrcat(pool, out, piece_fold[k], NULL);
+        s += strlen(pieces[k]);
     }
     return out;
 }
@@ -1036,7 +1061,8 @@ static void build_random_table(certmap_table_t *t, model_mapping_t *mm,
     int i, j;
 
     for (i = 0; i < n; i++) {
-        certmap_mapping_t *m = mapping(apr_psprintf(pool, "m%d", i), "u");
+        certmap_mapping_t *m = mapping(apr_psprintf(pool, "m%d-%d", i,
+                                                    rand()), "u");
 
         mm[i].enabled = rand() % 10 != 0;
         /* rule-less mappings (tested above) would match everything */
@@ -1080,21 +1106,23 @@ static const certmap_cert_t *random_cert(model_attr_t *attrs, int *nattrs)
     return parse(make_cert_names(names[0], names[1], rand()));
 }
 
-static void test_random_index_equals_naive_scan(void **state)
+/* One randomized round: n mappings split over two nested tables. */
+static void random_round(unsigned int seed, int n, int ncerts)
 {
-    enum { NMAPS = 300, NCERTS = 400 };
-    model_mapping_t *mm = apr_pcalloc(pool, sizeof(*mm) * NMAPS);
-    certmap_mapping_t **maps = apr_pcalloc(pool, sizeof(*maps) * NMAPS);
-    certmap_table_t *t = certmap_table_make(pool);
-    apr_array_header_t *tables = tables_of(t, NULL);
+    model_mapping_t *mm = apr_pcalloc(pool, sizeof(*mm) * n);
+    certmap_mapping_t **maps = apr_pcalloc(pool, sizeof(*maps) * n);
+    certmap_table_t *outer = certmap_table_make(pool);
+    certmap_table_t *inner = certmap_table_make(pool);
+    apr_array_header_t *tables = tables_of(outer, inner);
     model_attr_t attrs[8];
     int round, nattrs, matched = 0, unmatched = 0;
 
-    srand(20240501);
-    build_random_table(t, mm, maps, NMAPS);
-    for (round = 0; round < NCERTS; round++) {
+    srand(seed);
+    build_random_table(outer, mm, maps, n / 3);
+    build_random_table(inner, mm + n / 3, maps + n / 3, n - n / 3);
+    for (round = 0; round < ncerts; round++) {
         const certmap_cert_t *c = random_cert(attrs, &nattrs);
-        int want = model_scan(mm, NMAPS, attrs, nattrs);
+        int want = model_scan(mm, n, attrs, nattrs);
         const certmap_mapping_t *got = match(tables, c, 1, 1);
 
         if (want < 0) {
@@ -1107,10 +1135,17 @@ static void test_random_index_equals_naive_scan(void **state)
         }
     }
     /* the test exercises both outcomes */
-    print_message("random: %d matched past the first, %d unmatched\n",
-                  matched, unmatched);
-    assert_true(matched > NCERTS / 10);
-    assert_true(unmatched > NCERTS / 20);
+    print_message("random %u: %d mappings, %d matched past the first, "
+                  "%d unmatched\n", seed, n, matched, unmatched);
+    assert_true(matched > ncerts / 10);
+    assert_true(unmatched > ncerts / 50);
+}
+
+static void test_random_index_equals_naive_scan(void **state)
+{
+    random_round(20240501, 60, 300);
+    random_round(7, 300, 400);
+    random_round(99, 1200, 300);
 }
 
 /* ---- runner ------------------------------------------------------------- */
@@ -1127,6 +1162,7 @@ int main(void)
         cmocka_unit_test_teardown(test_every_subfield, clear_pool),
         cmocka_unit_test_teardown(test_absent_subfield, clear_pool),
         cmocka_unit_test_teardown(test_wildcards, clear_pool),
+        cmocka_unit_test_teardown(test_prefix_index_lengths, clear_pool),
         cmocka_unit_test_teardown(test_case_ascii, clear_pool),
         cmocka_unit_test_teardown(test_case_unicode, clear_pool),
         cmocka_unit_test_teardown(test_multi_valued, clear_pool),

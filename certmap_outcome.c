@@ -81,29 +81,32 @@ static void certmap_set_body(request_rec *r,
                                       info->text));
 }
 
+/* One line per outcome: the verdict, the reason, and the certificate (or
+ * nothing more when none was presented: the reason says so). */
 static void certmap_log(request_rec *r, certmap_outcome_e outcome,
                         const certmap_outcome_info_t *info,
                         const certmap_cert_t *cert,
                         const char *user, const char *reason)
 {
-    const char *who = cert ? certmap_cert_describe(r->pool, cert)
-                           : "no client certificate";
+    const char *verdict, *who;
     int level = (outcome == CERTMAP_INTERNAL_ERROR) ? APLOG_ERR
                                                     : APLOG_INFO;
 
     if (outcome == CERTMAP_GRANTED) {
-        ap_log_rerror(APLOG_MARK, level, 0, r, "certmap: mapped to '%s' "
-                      "(%s); %s", user, reason ? reason : "", who);
+        verdict = apr_psprintf(r->pool, "mapped to '%s'", user);
     }
     else if (info->substatus) {
-        ap_log_rerror(APLOG_MARK, level, 0, r, "certmap: %d.%d %s: %s; %s",
-                      info->status, info->substatus, info->text,
-                      reason ? reason : "", who);
+        verdict = apr_psprintf(r->pool, "%d.%d %s", info->status,
+                               info->substatus, info->text);
     }
     else {
-        ap_log_rerror(APLOG_MARK, level, 0, r, "certmap: %d %s: %s; %s",
-                      info->status, info->text, reason ? reason : "", who);
+        verdict = apr_psprintf(r->pool, "%d %s", info->status, info->text);
     }
+    who = cert ? apr_pstrcat(r->pool, "; ",
+                             certmap_cert_describe(r->pool, cert), NULL)
+               : "";
+    ap_log_rerror(APLOG_MARK, level, 0, r, "certmap: %s: %s%s", verdict,
+                  reason ? reason : "", who);
 }
 
 int certmap_finish(request_rec *r, certmap_outcome_e outcome,

@@ -742,7 +742,8 @@ const char *certmap_der_from_file(apr_pool_t *p, const char *path,
     if ((err = read_whole_file(p, path, &data, &len))) {
         return err;
     }
-    if (strstr(data, "-----BEGIN") != NULL) {
+    /* memmem, not strstr: a DER file holds NUL bytes */
+    if (memmem(data, len, "-----BEGIN", 10) != NULL) {
         err = der_from_pem(p, path, data, len, der, der_len);
     }
     else {
@@ -907,22 +908,41 @@ const char *certmap_table_add_one_to_one(certmap_table_t *t,
     return NULL;
 }
 
-/* Builds an index key: field, case mode, attribute type, value. */
-static char *make_key(apr_pool_t *p, certmap_field_e field, int folded,
-                      const unsigned char *oid, apr_size_t oid_len,
-                      const char *value, apr_size_t value_len,
-                      apr_size_t *key_len)
+/* Writes an index key: field, case mode, attribute type, value. */
+static apr_size_t write_key(char *key, certmap_field_e field, int folded,
+                            const unsigned char *oid, apr_size_t oid_len,
+                            const char *value, apr_size_t value_len)
 {
-    apr_size_t len = 3 + oid_len + value_len;
-    char *key = apr_palloc(p, len);
-
     key[0] = (char)field;
     key[1] = (char)folded;
     key[2] = (char)oid_len;
     memcpy(key + 3, oid, oid_len);
     memcpy(key + 3 + oid_len, value, value_len);
-    *key_len = len;
+    return 3 + oid_len + value_len;
+}
+
+static char *make_key(apr_pool_t *p, certmap_field_e field, int folded,
+                      const unsigned char *oid, apr_size_t oid_len,
+                      const char *value, apr_size_t value_len,
+                      apr_size_t *key_len)
+{
+    char *key = apr_palloc(p, 3 + oid_len + value_len);
+
+    *key_len = write_key(key, field, folded, oid, oid_len, value, value_len);
     return key;
+}
+
+/* The index key of a rule, in buf when it fits. */
+static const char *rule_key(apr_pool_t *p, const certmap_rule_t *rule,
+                            char *buf, apr_size_t size, apr_size_t *len)
+{
+    if (3 + rule->oid_len + rule->pattern_len > size) {
+        return make_key(p, rule->field, rule->case_insensitive, rule->oid,
+                        rule->oid_len, rule->pattern, rule->pattern_len, len);
+    }
+    *len = write_key(buf, rule->field, rule->case_insensitive, rule->oid,
+                     rule->oid_len, rule->pattern, rule->pattern_len);
+    return buf;
 }
 
 static int rule_is_indexable(const certmap_rule_t *rule)
@@ -974,31 +994,26 @@ static void index_mapping(certmap_table_t *t, const certmap_mapping_t *m,
 {
     const certmap_rule_t *best = NULL;
     apr_array_header_t *list;
-    char *best_key = NULL;
-    apr_size_t best_len = 0;
     int i, best_count = 0;
+    const char *key;
+    char buf[512];
+    apr_size_t len;
 
     for (i = 0; m->rules && i < m->rules->nelts; i++) {
         const certmap_rule_t *rule = APR_ARRAY_IDX(m->rules, i,
                                                    certmap_rule_t *);
-        apr_size_t len;
-        char *key;
         int count;
 
         if (!rule_is_indexable(rule)) {
             continue;
         }
-        key = make_key(t->pool, rule->field, rule->case_insensitive,
-                       rule->oid, rule->oid_len, rule->pattern,
-                       rule->pattern_len, &len);
+        key = rule_key(t->pool, rule, buf, sizeof(buf), &len);
         list = apr_hash_get(index_for(t, rule), key, len);
         count = list ? list->nelts : 0;
         if (best == NULL || count < best_count
             || (count == best_count && best->kind == CRITERIA_PREFIX
                 && rule->kind == CRITERIA_EXACT)) {
             best = rule;
-            best_key = key;
-            best_len = len;
             best_count = count;
         }
     }
@@ -1009,10 +1024,12 @@ static void index_mapping(certmap_table_t *t, const certmap_mapping_t *m,
     if (best->kind == CRITERIA_PREFIX) {
         note_prefix_kind(t, best);
     }
-    list = apr_hash_get(index_for(t, best), best_key, best_len);
+    key = rule_key(t->pool, best, buf, sizeof(buf), &len);
+    list = apr_hash_get(index_for(t, best), key, len);
     if (list == NULL) {
         list = apr_array_make(t->pool, 1, sizeof(int));
-        apr_hash_set(index_for(t, best), best_key, best_len, list);
+        apr_hash_set(index_for(t, best), apr_pmemdup(t->pool, key, len), len,
+                     list);
     }
     APR_ARRAY_PUSH(list, int) = idx;
 }
@@ -1150,12 +1167,23 @@ const unsigned char *certmap_cert_sha256(const certmap_cert_t *cert)
     return cert->sha256;
 }
 
-/* Escapes what could forge or garble a log line: C0 and C1 controls,
- * DEL, the Unicode line and paragraph separators, and bytes that are not
- * UTF-8.  Everything else, non-ASCII letters included, stays readable. */
+/* Code points that could forge or garble a log line: C0 and C1 controls,
+ * DEL, line and paragraph separators, and the bidirectional overrides
+ * that make text display in another order than it is stored. */
+static int unsafe_in_log(ucs4_t c)
+{
+    return c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)
+           || c == 0x200e || c == 0x200f || c == 0x2028 || c == 0x2029
+           || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)
+           || c == 0xfeff;
+}
+
+/* Escapes unsafe code points and bytes that are not UTF-8 as \XX, the way
+ * RFC 2253 escapes; everything else, non-ASCII letters included, stays
+ * readable. */
 static const char *escape_for_log(apr_pool_t *p, const char *s, apr_size_t n)
 {
-    char *out = apr_palloc(p, 4 * n + 1);
+    char *out = apr_palloc(p, 3 * n + 1);
     apr_size_t i = 0, o = 0;
 
     while (i < n) {
@@ -1163,8 +1191,7 @@ static const char *escape_for_log(apr_pool_t *p, const char *s, apr_size_t n)
         int len = u8_mbtoucr(&c, (const uint8_t *)s + i, n - i);
         int j;
 
-        if (len > 0 && c >= 0x20 && c != 0x7f && !(c >= 0x80 && c < 0xa0)
-            && c != 0x2028 && c != 0x2029) {
+        if (len > 0 && !unsafe_in_log(c)) {
             memcpy(out + o, s + i, len);
             o += len;
             i += len;

@@ -822,7 +822,8 @@ static void test_files(void **state)
 
 static void test_describe(void **state)
 {
-    X509 *x = make_cert("CN=evil\nAH01234: granted/O=Contoso",
+    X509 *x = make_cert("CN=evil\nAH01234: granted/O=Contoso/"
+                        "OU=\xe2\x80\xae" "abc/L=\xc2\x85x",
                         "CN=Test CA/O=\xce\xa9", 0x1234abL);
     certmap_cert_t *c = parse(x);
     const char *d = certmap_cert_describe(pool, c);
@@ -834,8 +835,8 @@ static void test_describe(void **state)
         snprintf(hex + 2 * i, 3, "%02x", sha[i]);
     }
     assert_null(strchr(d, '\n'));
-    assert_non_null(strstr(d, "subject=O=Contoso,CN=evil\\0AAH01234: "
-                              "granted, "));
+    assert_non_null(strstr(d, "subject=L=\\C2\\85x,OU=\\E2\\80\\AEabc,"
+                              "O=Contoso,CN=evil\\0AAH01234: granted, "));
     assert_non_null(strstr(d, "issuer=O=\xce\xa9,CN=Test CA, "));
     assert_non_null(strstr(d, "serial=1234AB, "));
     assert_non_null(strstr(d, apr_pstrcat(pool, "sha256=", hex, NULL)));

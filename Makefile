@@ -12,7 +12,7 @@ CC        ?= gcc
 PKG_LIBS   = -lssl -lcrypto -lpam -lunistring
 
 MODULE_SRCS = mod_certmap.c certmap_config.c certmap_outcome.c \
-              certmap_tls.c certmap_secret.c certmap_cache.c \
+              certmap_tls.c certmap_secret.c certmap_cache.c certmap_dump.c \
               certmap_pam.c certmap_rules.c
 HEADERS     = certmap_rules.h certmap_private.h certmap_pam.h
 

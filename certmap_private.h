@@ -110,6 +110,11 @@ extern const command_rec certmap_cmds[];
 /* Effective values, defaults resolved. */
 int certmap_conf_ssl_flags(const certmap_dir_conf_t *dc);
 
+/* ---- certmap_dump.c ---------------------------------------------------- */
+
+/* test_config hook: `apachectl -t -D DUMP_CERTMAP`. */
+void certmap_dump_config(apr_pool_t *p, server_rec *s);
+
 /* ---- certmap_outcome.c ------------------------------------------------- */
 
 /* Finishes a request with `outcome`: sets the note certmap-substatus and

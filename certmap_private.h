@@ -115,6 +115,13 @@ int certmap_conf_ssl_flags(const certmap_dir_conf_t *dc);
 /* test_config hook: `apachectl -t -D DUMP_CERTMAP`. */
 void certmap_dump_config(apr_pool_t *p, server_rec *s);
 
+/* ---- certmap_explain.c ------------------------------------------------- */
+
+/* test_config hook behind `certmap explain CERTFILE`: with the environment
+ * variable CERTMAP_EXPLAIN naming a certificate file, prints for every
+ * scope with CertMap On the outcome for that certificate and why. */
+void certmap_explain_config(apr_pool_t *p, server_rec *s);
+
 /* ---- certmap_outcome.c ------------------------------------------------- */
 
 /* Finishes a request with `outcome`: sets the note certmap-substatus and

@@ -211,6 +211,20 @@ static void certmap_tls_record(conn_rec *c, certmap_conn_t *cc,
     }
 }
 
+/* mod_ssl's own callback, for the steps it keeps deciding. */
+static int certmap_tls_ssl_verify(int ok, X509_STORE_CTX *store)
+{
+    return certmap_tls.ssl_verify ? certmap_tls.ssl_verify(ok, store) : ok;
+}
+
+/* SSLCARevocationCheck ... no_crl_for_cert_ok on ssl's virtual host. */
+static int certmap_tls_no_crl_ok_for(SSL *ssl)
+{
+    certmap_tls_ctx_t *info = certmap_tls_ctx_info(ssl);
+
+    return info && info->no_crl_ok;
+}
+
 /* Installed on the SSL_CTX of a Report server in place of mod_ssl's
  * ssl_callback_SSLVerify, which it calls for every step that passes. */
 static int certmap_tls_verify(int ok, X509_STORE_CTX *store)
@@ -220,34 +234,32 @@ static int certmap_tls_verify(int ok, X509_STORE_CTX *store)
     conn_rec *c = ssl ? SSL_get_app_data(ssl) : NULL;
     certmap_conn_t *cc = c ? ap_get_module_config(c->conn_config,
                                                   &certmap_module) : NULL;
-    SSL_verify_cb ssl_verify = certmap_tls.ssl_verify;
-    certmap_tls_ctx_t *info;
     int err = X509_STORE_CTX_get_error(store);
+    int failed_before;
 
     if (!cc || cc->ssl != ssl) {
         /* Nowhere to record a failure: mod_ssl decides, as under Reject. */
-        return ssl_verify ? ssl_verify(ok, store) : ok;
+        return certmap_tls_ssl_verify(ok, store);
     }
-    if (cc->verify_failure != CERTMAP_GRANTED) {
-        /* The chain already failed; OCSP or depth checks would add
+    failed_before = (cc->verify_failure != CERTMAP_GRANTED);
+    if (ok) {
+        /* Once the chain failed, mod_ssl's OCSP or depth checks would add
          * nothing but a TLS-level abort. */
-        if (!ok) {
-            certmap_tls_record(c, cc, store, err);
-            X509_STORE_CTX_set_error(store, X509_V_OK);
+        return failed_before ? 1 : certmap_tls_ssl_verify(ok, store);
+    }
+    if (err == X509_V_ERR_UNABLE_TO_GET_CRL
+        && certmap_tls_no_crl_ok_for(ssl)) {
+        /* mod_ssl accepts a missing CRL here; its callback says so. */
+        if (!failed_before) {
+            return certmap_tls_ssl_verify(ok, store);
         }
+        X509_STORE_CTX_set_error(store, X509_V_OK);
         return 1;
     }
-    if (ok) {
-        return ssl_verify ? ssl_verify(ok, store) : ok;
-    }
-    info = certmap_tls_ctx_info(ssl);
-    if (err == X509_V_ERR_UNABLE_TO_GET_CRL && info && info->no_crl_ok
-        && ssl_verify) {
-        /* mod_ssl accepts a missing CRL here; its callback says so. */
-        return ssl_verify(ok, store);
-    }
     certmap_tls_record(c, cc, store, err);
-    certmap_tls_unresumable(c, ssl);
+    if (!failed_before) {
+        certmap_tls_unresumable(c, ssl);
+    }
     X509_STORE_CTX_set_error(store, X509_V_OK);
     return 1;
 }

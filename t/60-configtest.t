@@ -44,7 +44,7 @@ my @bad = (
     ['bad On/Off',                 ['CertMap Maybe'], 1, qr/CertMap|On|Off/],
 );
 
-plan tests => 4 * @bad + 5, need_module 'ssl';
+plan tests => 4 * @bad + 7, need_module 'ssl';
 
 my $httpd = httpd_bin();
 my $inherit = gen_dir() . '/inherit.conf';
@@ -95,6 +95,18 @@ for my $case (@bad) {
     }
     like($out, $re, "[configtest] $name: gives the reason") or diag($out);
 }
+
+# a many-to-one mapping without rules: accepted, with a warning at start-up
+# (the contract: "warn about it at startup")
+{
+    my ($file) = write_conf(['<CertMapManyToOne everyone-norules>', 'CertMapUser anyone', '</CertMapManyToOne>']);
+    my ($rc, $out) = configtest($file);
+    is($rc, 0, '[m2o no rules] accepted by httpd -t') or diag($out);
+    like($out . slurp("$dir/error_log"), qr/warn[^\n]*everyone-norules|everyone-norules[^\n]*(no CertMapRule|no rules|every)/i,
+         '[m2o no rules] start-up warning names the mapping') or diag($out);
+}
+
+sub slurp { open my $f, '<', shift or return ''; local $/; my $d = <$f>; $d // '' }
 
 # a good configuration passes, and DUMP_CERTMAP hides passwords
 {

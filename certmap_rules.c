@@ -7,15 +7,21 @@
  *
  * Only OpenSSL, APR/apr-util and libunistring are used, never httpd.
  *
- * Indexes.  One-to-one mappings live in a hash keyed by the SHA-256 of the
- * DER, so a lookup is O(1) whatever the table size.  Many-to-one mappings
- * whose rules include an exact-value rule (no wildcard) are filed under
- * that rule's key (field, attribute type, case mode, value); the rest go
- * to an "unindexed" list.  A certificate precomputes the same keys for its
- * own attribute values, so matching only evaluates the mappings filed
- * under those keys plus the unindexed ones, merged in ascending
- * configuration order: the first full match is exactly the one a plain
- * in-order scan would find.
+ * Indexes.  One-to-one mappings sit in an open-addressing table keyed by
+ * the SHA-256 of the DER (the DER itself is not kept), so a lookup is O(1)
+ * whatever the table size.  A many-to-one mapping is filed under one of
+ * its rules, the most selective exact-value ("x") or prefix ("x*") rule
+ * at the time it is added, keyed by (field, case mode, attribute type,
+ * value or prefix); mappings without such a rule go to an "unindexed"
+ * list.  A parsed certificate carries the same keys for its own attribute
+ * values, so matching evaluates only the mappings filed under those keys
+ * (or under a prefix of them) plus the unindexed ones, merged in
+ * ascending configuration order: the first full match is exactly the one
+ * a plain in-order scan finds.  A trace asks for that plain scan.
+ *
+ * Tables are written only while the configuration is read; matching only
+ * reads them and allocates nothing, so any number of threads may match
+ * at once.
  */
 
 #ifndef _GNU_SOURCE

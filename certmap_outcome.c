@@ -92,6 +92,11 @@ static void certmap_log(request_rec *r, certmap_outcome_e outcome,
     int level = (outcome == CERTMAP_INTERNAL_ERROR) ? APLOG_ERR
                                                     : APLOG_INFO;
 
+    /* Describing the certificate costs more than mapping it: only when
+     * the line will be written. */
+    if (!APLOG_R_IS_LEVEL(r, level)) {
+        return;
+    }
     if (outcome == CERTMAP_GRANTED) {
         verdict = apr_psprintf(r->pool, "mapped to '%s'", user);
     }

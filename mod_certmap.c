@@ -207,8 +207,7 @@ static certmap_outcome_e certmap_logon(request_rec *r,
     }
     if (timeout > 0 && certmap_cache_lookup(r, service, account,
                                             m->password, cert, timeout)) {
-        *reason = apr_psprintf(r->pool, "PAM service '%s', cached logon",
-                               service);
+        *reason = "PAM logon cached";
         return CERTMAP_GRANTED;
     }
 
@@ -268,9 +267,11 @@ static int certmap_map_and_logon(request_rec *r,
     }
     r->user = apr_pstrdup(r->pool, account);
     r->ap_auth_type = CERTMAP_AUTH_TYPE;
-    certmap_finish(r, CERTMAP_GRANTED, cert, m, account,
-                   apr_psprintf(r->pool, "mapping '%s' at %s:%u, %s",
-                                m->name, m->file, m->line, reason));
+    if (APLOGrinfo(r)) {
+        reason = apr_psprintf(r->pool, "mapping '%s' at %s:%u, %s", m->name,
+                              m->file, m->line, reason);
+    }
+    certmap_finish(r, CERTMAP_GRANTED, cert, m, account, reason);
     return OK;
 }
 

@@ -10,13 +10,14 @@
  * Indexes.  One-to-one mappings sit in an open-addressing table keyed by
  * the SHA-256 of the DER (the DER itself is not kept), so a lookup is O(1)
  * whatever the table size.  A many-to-one mapping is filed under one of
- * its rules, the most selective exact-value ("x") or prefix ("x*") rule
- * at the time it is added, keyed by (field, case mode, attribute type,
- * value or prefix); mappings without such a rule go to an "unindexed"
- * list.  A parsed certificate carries the same keys for its own attribute
- * values, so matching evaluates only the mappings filed under those keys
- * (or under a prefix of them) plus the unindexed ones, merged in
- * ascending configuration order: the first full match is exactly the one
+ * its rules, the most selective exact ("x"), prefix ("x*") or suffix
+ * ("*x") rule at the time it is added, keyed by (field, case mode,
+ * attribute type, value or affix); mappings without such a rule go to an
+ * "unindexed" list.  A parsed certificate carries the same keys for its
+ * own attribute values, so matching evaluates only the mappings filed
+ * under those keys (or under a prefix or suffix of them, of the lengths
+ * the table holds) plus the unindexed ones, merged in ascending
+ * configuration order: the first full match is exactly the one
  * a plain in-order scan finds.  A trace asks for that plain scan.
  *
  * Tables are written only while the configuration is read; matching only
@@ -58,6 +59,9 @@
  * (absurd, but possible in a hostile certificate) are simply not indexed,
  * on either side, which keeps matching correct. */
 #define CERTMAP_MAX_KEY_OID     255
+
+/* Longest suffix rule that is indexed (its key is built on the stack). */
+#define CERTMAP_MAX_KEY_SUFFIX  256
 
 /* How many sorted candidate lists one match merges on the stack.  A
  * certificate with more attributes than that falls back to a plain scan. */
@@ -105,14 +109,16 @@ struct certmap_cert {
     int nattrs[2];
 };
 
-/* Which prefix keys a table holds for one (field, case mode, type). */
+/* Which prefix or suffix keys a table holds for one (field, case mode,
+ * type), and how long they are, so that matching looks up only those. */
 typedef struct {
+    criteria_kind_e kind;               /* CRITERIA_PREFIX or _SUFFIX */
     certmap_field_e field;
     int folded;
     const unsigned char *oid;
     apr_size_t oid_len;
-    apr_size_t min_len, max_len;        /* of the prefixes, in bytes */
-} prefix_kind_t;
+    apr_size_t min_len, max_len;        /* of the affixes, in bytes */
+} affix_kind_t;
 
 struct certmap_table {
     apr_pool_t *pool;
@@ -124,7 +130,8 @@ struct certmap_table {
     apr_hash_t *by_name;                /* folded name -> mapping */
     apr_hash_t *index;                  /* key -> array of int, ascending */
     apr_hash_t *prefix_index;           /* prefix key -> array of int */
-    apr_array_header_t *prefix_kinds;   /* of prefix_kind_t */
+    apr_hash_t *suffix_index;           /* suffix key -> array of int */
+    apr_array_header_t *affix_kinds;    /* of affix_kind_t */
     apr_array_header_t *unindexed;      /* of int, ascending */
 };
 
@@ -874,7 +881,8 @@ certmap_table_t *certmap_table_make(apr_pool_t *p)
     t->by_name = apr_hash_make(p);
     t->index = apr_hash_make(p);
     t->prefix_index = apr_hash_make(p);
-    t->prefix_kinds = apr_array_make(p, 1, sizeof(prefix_kind_t));
+    t->suffix_index = apr_hash_make(p);
+    t->affix_kinds = apr_array_make(p, 1, sizeof(affix_kind_t));
     t->unindexed = apr_array_make(p, 4, sizeof(int));
     return t;
 }
@@ -951,23 +959,36 @@ static const char *rule_key(apr_pool_t *p, const certmap_rule_t *rule,
     return buf;
 }
 
+/* Exact, prefix and suffix rules can be looked up from a certificate's
+ * values.  Suffix keys are assembled on the stack at match time, hence
+ * their length limit; a longer suffix rule is simply not indexed. */
 static int rule_is_indexable(const certmap_rule_t *rule)
 {
-    return (rule->kind == CRITERIA_EXACT
-            || (rule->kind == CRITERIA_PREFIX && rule->pattern_len > 0))
-           && rule->oid_len <= CERTMAP_MAX_KEY_OID;
+    if (rule->oid_len > CERTMAP_MAX_KEY_OID) {
+        return 0;
+    }
+    switch (rule->kind) {
+    case CRITERIA_EXACT:
+        return 1;
+    case CRITERIA_PREFIX:
+        return rule->pattern_len > 0;
+    case CRITERIA_SUFFIX:
+        return rule->pattern_len > 0
+               && rule->pattern_len <= CERTMAP_MAX_KEY_SUFFIX;
+    default:
+        return 0;
+    }
 }
 
-/* Notes that prefix keys of this (field, case mode, type) exist, and how
- * long they are, so that matching looks up only those prefix lengths. */
-static void note_prefix_kind(certmap_table_t *t, const certmap_rule_t *rule)
+static void note_affix_kind(certmap_table_t *t, const certmap_rule_t *rule)
 {
-    prefix_kind_t *k;
+    affix_kind_t *k;
     int i;
 
-    for (i = 0; i < t->prefix_kinds->nelts; i++) {
-        k = &APR_ARRAY_IDX(t->prefix_kinds, i, prefix_kind_t);
-        if (k->field == rule->field && k->folded == rule->case_insensitive
+    for (i = 0; i < t->affix_kinds->nelts; i++) {
+        k = &APR_ARRAY_IDX(t->affix_kinds, i, affix_kind_t);
+        if (k->kind == rule->kind && k->field == rule->field
+            && k->folded == rule->case_insensitive
             && k->oid_len == rule->oid_len
             && memcmp(k->oid, rule->oid, rule->oid_len) == 0) {
             k->min_len = rule->pattern_len < k->min_len ? rule->pattern_len
@@ -977,7 +998,8 @@ static void note_prefix_kind(certmap_table_t *t, const certmap_rule_t *rule)
             return;
         }
     }
-    k = apr_array_push(t->prefix_kinds);
+    k = apr_array_push(t->affix_kinds);
+    k->kind = rule->kind;
     k->field = rule->field;
     k->folded = rule->case_insensitive;
     k->oid = rule->oid;
@@ -985,15 +1007,21 @@ static void note_prefix_kind(certmap_table_t *t, const certmap_rule_t *rule)
     k->min_len = k->max_len = rule->pattern_len;
 }
 
-static apr_hash_t *index_for(const certmap_table_t *t,
-                             const certmap_rule_t *rule)
+static apr_hash_t *index_for(const certmap_table_t *t, criteria_kind_e kind)
 {
-    return rule->kind == CRITERIA_PREFIX ? t->prefix_index : t->index;
+    switch (kind) {
+    case CRITERIA_PREFIX:
+        return t->prefix_index;
+    case CRITERIA_SUFFIX:
+        return t->suffix_index;
+    default:
+        return t->index;
+    }
 }
 
-/* Files mapping number `idx` under its most selective exact or prefix
- * rule: the one whose key has the fewest mappings so far (exact first on
- * a tie: one lookup instead of several), so that a rule shared by every
+/* Files mapping number `idx` under its most selective exact, prefix or
+ * suffix rule: the one whose key has the fewest mappings so far (exact
+ * first on a tie: one lookup instead of several), so that a rule shared by every
  * mapping (`Subject O Contoso`) does not become one long list. */
 static void index_mapping(certmap_table_t *t, const certmap_mapping_t *m,
                           int idx)
@@ -1014,10 +1042,10 @@ static void index_mapping(certmap_table_t *t, const certmap_mapping_t *m,
             continue;
         }
         key = rule_key(t->pool, rule, buf, sizeof(buf), &len);
-        list = apr_hash_get(index_for(t, rule), key, len);
+        list = apr_hash_get(index_for(t, rule->kind), key, len);
         count = list ? list->nelts : 0;
         if (best == NULL || count < best_count
-            || (count == best_count && best->kind == CRITERIA_PREFIX
+            || (count == best_count && best->kind != CRITERIA_EXACT
                 && rule->kind == CRITERIA_EXACT)) {
             best = rule;
             best_count = count;
@@ -1027,14 +1055,14 @@ static void index_mapping(certmap_table_t *t, const certmap_mapping_t *m,
         APR_ARRAY_PUSH(t->unindexed, int) = idx;
         return;
     }
-    if (best->kind == CRITERIA_PREFIX) {
-        note_prefix_kind(t, best);
+    if (best->kind != CRITERIA_EXACT) {
+        note_affix_kind(t, best);
     }
     key = rule_key(t->pool, best, buf, sizeof(buf), &len);
-    list = apr_hash_get(index_for(t, best), key, len);
+    list = apr_hash_get(index_for(t, best->kind), key, len);
     if (list == NULL) {
         list = apr_array_make(t->pool, 1, sizeof(int));
-        apr_hash_set(index_for(t, best), apr_pmemdup(t->pool, key, len), len,
+        apr_hash_set(index_for(t, best->kind), apr_pmemdup(t->pool, key, len), len,
                      list);
     }
     APR_ARRAY_PUSH(list, int) = idx;
@@ -1333,18 +1361,27 @@ static int add_cursor(cursor_t *cursors, int *n, const apr_array_header_t *a)
     return 1;
 }
 
-/* Adds the lists filed under each prefix of a's value that some prefix
- * rule of kind k could have. */
-static int gather_prefixes(const certmap_table_t *t, const prefix_kind_t *k,
-                           const cert_attr_t *a, cursor_t *cursors, int *n)
+/* Adds the lists filed under each prefix or suffix of a's value that
+ * some rule of kind k could have. */
+static int gather_affixes(const certmap_table_t *t, const affix_kind_t *k,
+                          const cert_attr_t *a, cursor_t *cursors, int *n)
 {
+    const char *key = a->key[k->folded];
     apr_size_t header = 3 + a->oid_len;
     apr_size_t len = a->key_len[k->folded] - header;
+    char buf[3 + CERTMAP_MAX_KEY_OID + CERTMAP_MAX_KEY_SUFFIX];
+    apr_hash_t *index = index_for(t, k->kind);
     apr_size_t l;
 
+    memcpy(buf, key, header);
     for (l = k->min_len; l <= k->max_len && l <= len; l++) {
-        if (!add_cursor(cursors, n, apr_hash_get(t->prefix_index,
-                                                 a->key[k->folded],
+        const char *lookup = key;
+
+        if (k->kind == CRITERIA_SUFFIX) {
+            memcpy(buf + header, key + header + len - l, l);
+            lookup = buf;
+        }
+        if (!add_cursor(cursors, n, apr_hash_get(index, lookup,
                                                  header + l))) {
             return 0;
         }
@@ -1353,7 +1390,7 @@ static int gather_prefixes(const certmap_table_t *t, const prefix_kind_t *k,
 }
 
 /* Gathers the candidate lists for cert: those filed under one of its own
- * attribute values or a prefix of one, and the unindexed mappings.
+ * attribute values or a prefix or suffix of one, and the unindexed mappings.
  * Returns 0 when they do not fit on the stack. */
 static int gather_candidates(const certmap_table_t *t,
                              const certmap_cert_t *cert,
@@ -1378,13 +1415,13 @@ static int gather_candidates(const certmap_table_t *t,
                     return 0;
                 }
             }
-            for (k = 0; k < t->prefix_kinds->nelts; k++) {
-                const prefix_kind_t *kind = &APR_ARRAY_IDX(t->prefix_kinds,
-                                                           k, prefix_kind_t);
+            for (k = 0; k < t->affix_kinds->nelts; k++) {
+                const affix_kind_t *kind = &APR_ARRAY_IDX(t->affix_kinds, k,
+                                                          affix_kind_t);
                 if (kind->field == (certmap_field_e)field
                     && kind->oid_len == a->oid_len
                     && memcmp(kind->oid, a->oid, a->oid_len) == 0
-                    && !gather_prefixes(t, kind, a, cursors, n)) {
+                    && !gather_affixes(t, kind, a, cursors, n)) {
                     return 0;
                 }
             }

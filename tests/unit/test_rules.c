@@ -329,6 +329,38 @@ static void test_prefix_index_lengths(void **state)
     assert_null(match(tables_of(t, NULL), c, 1, 1));
 }
 
+/* The same for suffix rules, including a folded suffix whose byte length
+ * differs from the certificate's (Kelvin sign, 3 bytes, folds to k). */
+static void test_suffix_index_lengths(void **state)
+{
+    certmap_cert_t *c = cert_of("CN=bob@\xe2\x84\xaa" "ontoso.com/O=x",
+                                "CN=CA");
+    certmap_table_t *t = certmap_table_make(pool);
+    certmap_mapping_t *longer = with_rule(mapping("long", "l"),
+                                   rule("Subject", "CN", "*@fabrikam.com",
+                                        NULL));
+    certmap_mapping_t *shorter = with_rule(mapping("short", "s"),
+                                   rule("Subject", "CN", "*.com", NULL));
+    certmap_mapping_t *folded = with_rule(mapping("folded", "f"),
+                                   rule("Subject", "CN", "*@KONTOSO.COM",
+                                        "CaseInsensitive"));
+    certmap_mapping_t *exact_case = with_rule(mapping("exact-case", "e"),
+                                   rule("Subject", "CN", "*@kontoso.com",
+                                        NULL));
+
+    add_m2o(t, longer);
+    add_m2o(t, shorter);
+    add_m2o(t, exact_case);
+    add_m2o(t, folded);
+    assert_ptr_equal(match(tables_of(t, NULL), c, 1, 1), shorter);
+    shorter->enabled = 0;
+    assert_ptr_equal(match(tables_of(t, NULL), c, 1, 1), folded);
+    c = cert_of("CN=bob@kontoso.com", "CN=CA");
+    assert_ptr_equal(match(tables_of(t, NULL), c, 1, 1), exact_case);
+    c = cert_of("CN=bob@kontoso.co", "CN=CA");
+    assert_null(match(tables_of(t, NULL), c, 1, 1));
+}
+
 /* ---- case ------------------------------------------------------------- */
 
 static void test_case_ascii(void **state)
@@ -1164,6 +1196,7 @@ int main(void)
         cmocka_unit_test_teardown(test_absent_subfield, clear_pool),
         cmocka_unit_test_teardown(test_wildcards, clear_pool),
         cmocka_unit_test_teardown(test_prefix_index_lengths, clear_pool),
+        cmocka_unit_test_teardown(test_suffix_index_lengths, clear_pool),
         cmocka_unit_test_teardown(test_case_ascii, clear_pool),
         cmocka_unit_test_teardown(test_case_unicode, clear_pool),
         cmocka_unit_test_teardown(test_multi_valued, clear_pool),

@@ -13,6 +13,7 @@ PKG_LIBS   = -lssl -lcrypto -lpam -lunistring
 
 MODULE_SRCS = mod_certmap.c certmap_config.c certmap_outcome.c \
               certmap_tls.c certmap_secret.c certmap_cache.c certmap_dump.c \
+              certmap_explain.c \
               certmap_pam.c certmap_rules.c
 HEADERS     = certmap_rules.h certmap_private.h certmap_pam.h
 
@@ -113,3 +114,31 @@ clean:
 bench/bench_engine: bench/bench_engine.c certmap_rules.c certmap_rules.h
 	$(CC) $(WARN) -std=gnu11 -O2 -g -I. $(APR_CFLAGS) -o $@ \
 	    bench/bench_engine.c certmap_rules.c $(APR_LIBS) -lssl -lcrypto -lunistring
+
+# ---- the certmap command-line tool (tools/) ----------------------------------
+# `certmap blob|explain|import-iis`: built by `make`, installed by `make
+# install` into $(DESTDIR)$(BINDIR), tested by `make test`.
+
+BINDIR     ?= /usr/local/bin
+TOOL_SRCS   = tools/certmap.c tools/certmap_explain_tool.c \
+              tools/certmap_import_iis.c
+
+all: tools/certmap
+tools/certmap: $(TOOL_SRCS) tools/certmap_tool.h certmap_rules.c certmap_rules.h
+	$(CC) $(WARN) -std=gnu11 -O2 -g -I. $(APR_CFLAGS) -o $@ \
+	    $(TOOL_SRCS) certmap_rules.c $(APR_LIBS) -lssl -lcrypto -lunistring
+
+install: install-tools
+install-tools: tools/certmap
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 tools/certmap $(DESTDIR)$(BINDIR)/certmap
+
+test: test-tools
+test-tools: all
+	sh tests/tools/run-tools-tests.sh
+
+clean: clean-tools
+clean-tools:
+	rm -f tools/certmap
+
+.PHONY: install-tools test-tools clean-tools

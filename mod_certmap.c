@@ -396,6 +396,7 @@ static void certmap_register_hooks(apr_pool_t *p)
                         APR_HOOK_MIDDLE);
     ap_hook_child_init(certmap_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_test_config(certmap_dump_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_test_config(certmap_explain_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_access(certmap_check_access, after_ssl, NULL,
                          APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_check_authn(certmap_check_user, NULL, before_authn_core,

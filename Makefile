@@ -93,7 +93,10 @@ test-pam-root: tests/unit/test_pam_root
 test-httpd: all asan
 	sh tests/run-httpd-tests.sh
 
-test: test-unit test-pam-root test-httpd
+# Every stage runs even after a failure; the run ends with one line,
+# "N passed, M failed", and a non-zero exit on any failure.
+test: all
+	sh tests/run-all.sh
 
 # ---- demo, bench ------------------------------------------------------------
 
@@ -105,7 +108,7 @@ bench: all
 
 clean:
 	rm -rf .libs build *.la *.lo *.slo *.o $(UNIT_TESTS) \
-	    tests/unit/test_pam_root
+	    tests/unit/test_pam_root bench/bench_engine
 	-[ -f t/TEST ] && (cd t && ./TEST -clean >/dev/null 2>&1) || true
 
 .PHONY: all asan install test test-unit test-pam-root test-httpd demo bench clean

@@ -1,0 +1,72 @@
+#!/bin/sh
+# run-all.sh — `make test`: every suite, in one run, with one closing line.
+#
+# Runs each stage even when an earlier one failed (so one run shows every
+# failure), counts the tests each harness reports, and ends with
+#   N passed, M failed
+# exiting non-zero when any test or any stage failed.  The stages are make
+# targets, so each can also be run alone: test-unit, test-pam-root,
+# test-tools, test-httpd.
+set -u
+
+MAKE=${MAKE:-make}
+LOG_DIR=build/test-logs
+mkdir -p "$LOG_DIR"
+
+passed=0
+failed=0
+broken=""
+
+# cmocka: "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)".
+count_cmocka() {
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$1" | awk '{s+=$1} END {print s+0}')
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$1" | awk '{s+=$1} END {print s+0}')
+}
+
+# Test::Harness: "Files=8, Tests=742, ..." and "Failed X/Y subtests".
+count_harness() {
+    total=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$1" | tail -n 1)
+    f=$(sed -n 's/.*Failed \([0-9]*\)\/[0-9]* subtests.*/\1/p' "$1" | awk '{s+=$1} END {print s+0}')
+    p=$(( ${total:-0} - f ))
+}
+
+# The tools suite prints the plain "N passed, M failed" itself.
+count_plain() {
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
+    p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
+    f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+    p=${p:-0}; f=${f:-0}
+}
+
+# stage TARGET COUNTER: runs `make TARGET`, shows its output, adds its
+# counts; a stage that fails without a failed test still fails the run.
+stage() {
+    target=$1 counter=$2
+    log="$LOG_DIR/$target.log"
+    echo "==== make $target"
+    $MAKE --no-print-directory "$target" >"$log" 2>&1
+    rc=$?
+    cat "$log"
+    $counter "$log"
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$rc" -ne 0 ]; then
+        broken="$broken $target"
+        if [ "$f" -eq 0 ]; then
+            failed=$((failed + 1))      # the stage itself broke
+        fi
+    fi
+}
+
+stage test-unit count_cmocka
+stage test-pam-root count_cmocka
+if $MAKE -n test-tools >/dev/null 2>&1; then
+    stage test-tools count_plain
+fi
+stage test-httpd count_harness
+
+if [ -n "$broken" ]; then
+    echo "make test: failing stages:$broken (logs in $LOG_DIR)"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ -z "$broken" ]

@@ -384,7 +384,8 @@ static const certmap_dir_conf_t *certmap_explain_effective(
         void *add = ap_get_module_config(section, &certmap_module);
 
         if (!add || (i != which
-                     && (own->r || !certmap_explain_applies(core, own->d)))) {
+                     && (own->r || !own->d
+                         || !certmap_explain_applies(core, own->d)))) {
             continue;
         }
         dc = certmap_merge_dir_conf(p, dc, add);

@@ -60,10 +60,18 @@ static void certmap_import_warn(certmap_import_t *imp, const char *indent,
 {
     va_list ap;
     const char *msg;
+    char *c;
 
     va_start(ap, fmt);
     msg = apr_pvsprintf(imp->p, fmt, ap);
     va_end(ap);
+    /* A line break from an IIS value would end the comment and turn the
+     * rest into a directive. */
+    for (c = (char *)msg; *c; c++) {
+        if (*c == '\r' || *c == '\n') {
+            *c = ' ';
+        }
+    }
     printf("%s# WARNING: %s\n", indent, msg);
     fprintf(stderr, "certmap import-iis: warning: %s\n", msg);
     imp->warnings++;
@@ -281,8 +289,8 @@ static void certmap_import_access(certmap_import_t *imp, const char *indent,
         return;
     }
     list = apr_pstrdup(imp->p, value);
-    for (token = apr_strtok(list, ", \t", &state); token;
-         token = apr_strtok(NULL, ", \t", &state)) {
+    for (token = apr_strtok(list, ", \t\r\n", &state); token;
+         token = apr_strtok(NULL, ", \t\r\n", &state)) {
         for (i = 0; flags[i] && strcasecmp(flags[i], token) != 0; i++) {
         }
         if (flags[i]) {
@@ -376,9 +384,12 @@ static const char *certmap_import_rule(certmap_import_t *imp,
                             field, sub, criteria, mapping, err);
         *broken = 1;
         return apr_psprintf(imp->p, "# CertMapRule %s %s %s  (not "
-                            "imported)", field, sub,
+                            "imported)",
+                            certmap_import_quote(imp, indent, field),
+                            certmap_import_quote(imp, indent, sub),
                             certmap_import_quote(imp, indent, criteria));
     }
+    /* field and sub are keywords or an OID: the engine accepted them */
     return apr_psprintf(imp->p, "CertMapRule %s %s %s%s%s", field, sub,
                         certmap_import_quote(imp, indent, criteria),
                         casemode ? " " : "", casemode ? casemode : "");
@@ -455,8 +466,10 @@ static void certmap_import_many_to_one(certmap_import_t *imp,
                                 "userName: imported disabled", name);
             broken = 1;
         }
-        printf("%s# IIS names no user here; a Deny mapping never logs on\n",
-               inner);
+        else {
+            printf("%s# IIS names no user here; a Deny mapping never logs "
+                   "on\n", inner);
+        }
         user = "nobody";
     }
     password = certmap_import_password(imp, inner, user,

@@ -309,6 +309,21 @@ check "explain of the imported IIS configuration: mallory denied" \
 check "explain of the imported IIS configuration: the disabled import" \
     has_line "$WORK/imported.explain" "<Location /intranet/admin>" "many-to-one 'Admins'"
 
+# A line break in an IIS value must not escape its comment or quotes.
+cat > "$WORK/newline.config" <<'EOF'
+<configuration><system.webServer><security>
+<access sslFlags="Ssl&#10;CertMap Off" />
+<authentication><iisClientCertificateMappingAuthentication enabled="x&#10;CertMap Off">
+<manyToOneMappings><add name="a&#10;CertMap Off" userName="u">
+<rules><add certificateField="Subject" certificateSubField="X&#10;CertMap Off" matchCriteria="y" /></rules>
+</add></manyToOneMappings>
+</iisClientCertificateMappingAuthentication></authentication>
+</security></system.webServer></configuration>
+EOF
+"$TOOL" import-iis "$WORK/newline.config" > "$WORK/newline.out" 2>/dev/null
+check "import-iis: a line break in a value never starts a directive" \
+    sh -c "! grep -q '^ *CertMap Off' '$WORK/newline.out'"
+
 printf '<configuration><system.webServer>' > "$WORK/bad.config"
 "$TOOL" import-iis "$WORK/bad.config" > /dev/null 2> "$WORK/err"
 check "import-iis of malformed XML: exit 1" test $? -eq 1

@@ -136,7 +136,7 @@ install-tools: tools/certmap
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 755 tools/certmap $(DESTDIR)$(BINDIR)/certmap
 
-test: test-tools
+# `make test` runs it as one stage of tests/run-all.sh.
 test-tools: all
 	sh tests/tools/run-tools-tests.sh
 

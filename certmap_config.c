@@ -115,6 +115,35 @@ int certmap_conf_ssl_flags(const certmap_dir_conf_t *dc)
                                           : dc->ssl_flags;
 }
 
+const char *certmap_conf_ssl_flags_text(apr_pool_t *p, int flags)
+{
+    const char *text = "";
+
+    if (flags & CERTMAP_SSL) {
+        text = apr_pstrcat(p, text, " Ssl", NULL);
+    }
+    if (flags & CERTMAP_SSL_NEGOTIATE) {
+        text = apr_pstrcat(p, text, " SslNegotiateCert", NULL);
+    }
+    if (flags & CERTMAP_SSL_REQUIRE) {
+        text = apr_pstrcat(p, text, " SslRequireCert", NULL);
+    }
+    if (flags & CERTMAP_SSL_128) {
+        text = apr_pstrcat(p, text, " Ssl128", NULL);
+    }
+    return *text ? text + 1 : "None";
+}
+
+const char *certmap_conf_account(apr_pool_t *p, const certmap_dir_conf_t *dc,
+                                 const char *user)
+{
+    if (!dc->default_domain || ap_strchr_c(user, '@')
+        || ap_strchr_c(user, '\\')) {
+        return user;
+    }
+    return apr_pstrcat(p, user, "@", dc->default_domain, NULL);
+}
+
 /* ---- helpers ----------------------------------------------------------- */
 
 /* Prefixes a handler's error with the directive's name, as httpd's own

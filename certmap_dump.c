@@ -19,24 +19,12 @@ static const char *certmap_dump_onoff(int value, int dflt)
     return (value == CERTMAP_UNSET ? dflt : value) ? "On" : "Off";
 }
 
-static const char *certmap_dump_flags(apr_pool_t *p,
-                                      const certmap_dir_conf_t *dc)
-{
-    int flags = certmap_conf_ssl_flags(dc);
-    const char *text = "";
-
-    if (flags & CERTMAP_SSL)            text = apr_pstrcat(p, text, " Ssl", NULL);
-    if (flags & CERTMAP_SSL_NEGOTIATE)  text = apr_pstrcat(p, text, " SslNegotiateCert", NULL);
-    if (flags & CERTMAP_SSL_REQUIRE)    text = apr_pstrcat(p, text, " SslRequireCert", NULL);
-    if (flags & CERTMAP_SSL_128)        text = apr_pstrcat(p, text, " Ssl128", NULL);
-    return *text ? text + 1 : "None";
-}
-
 static void certmap_dump_settings(apr_pool_t *p, const certmap_dir_conf_t *dc)
 {
     printf("    CertMap %s; CertMapSSLFlags %s; OneToOne %s; ManyToOne %s; "
            "InheritMappings %s\n",
-           certmap_dump_onoff(dc->enabled, 0), certmap_dump_flags(p, dc),
+           certmap_dump_onoff(dc->enabled, 0),
+           certmap_conf_ssl_flags_text(p, certmap_conf_ssl_flags(dc)),
            certmap_dump_onoff(dc->one_to_one, 1),
            certmap_dump_onoff(dc->many_to_one, 1),
            certmap_dump_onoff(dc->inherit, 1));

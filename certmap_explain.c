@@ -118,24 +118,13 @@ static void certmap_explain_header(apr_pool_t *p, const char *path,
 
 /* ---- one scope ---------------------------------------------------------- */
 
-static const char *certmap_explain_flags(apr_pool_t *p, int flags)
-{
-    const char *text = "";
-
-    if (flags & CERTMAP_SSL)           text = apr_pstrcat(p, text, " Ssl", NULL);
-    if (flags & CERTMAP_SSL_NEGOTIATE) text = apr_pstrcat(p, text, " SslNegotiateCert", NULL);
-    if (flags & CERTMAP_SSL_REQUIRE)   text = apr_pstrcat(p, text, " SslRequireCert", NULL);
-    if (flags & CERTMAP_SSL_128)       text = apr_pstrcat(p, text, " Ssl128", NULL);
-    return *text ? text + 1 : "None";
-}
-
 static void certmap_explain_settings(apr_pool_t *p,
                                      const certmap_dir_conf_t *dc)
 {
     int flags = certmap_conf_ssl_flags(dc);
 
     printf("    CertMapSSLFlags %s; OneToOne %s; ManyToOne %s; PAM %s\n",
-           certmap_explain_flags(p, flags),
+           certmap_conf_ssl_flags_text(p, flags),
            certmap_explain_onoff(dc->one_to_one, 1),
            certmap_explain_onoff(dc->many_to_one, 1),
            certmap_explain_onoff(dc->pam, 1));
@@ -211,18 +200,6 @@ static void certmap_explain_trace(apr_pool_t *p, const certmap_dir_conf_t *dc,
     }
 }
 
-/* USER@DOMAIN for a user that names no domain, as the request path does. */
-static const char *certmap_explain_account(apr_pool_t *p,
-                                           const certmap_dir_conf_t *dc,
-                                           const char *user)
-{
-    if (!dc->default_domain || ap_strchr_c(user, '@')
-        || ap_strchr_c(user, '\\')) {
-        return user;
-    }
-    return apr_pstrcat(p, user, "@", dc->default_domain, NULL);
-}
-
 static void certmap_explain_refusal(certmap_outcome_e outcome,
                                     const char *why)
 {
@@ -249,7 +226,7 @@ static void certmap_explain_verdict(apr_pool_t *p,
                                 apr_psprintf(p, "%s denies", by));
         return;
     }
-    account = certmap_explain_account(p, dc, m->user);
+    account = certmap_conf_account(p, dc, m->user);
     if (!certmap_explain_flag(dc->pam, 1)) {
         printf("    outcome: mapped to '%s' by %s; PAM Off: the user is "
                "set from the mapping alone\n", account, by);

@@ -110,6 +110,14 @@ extern const command_rec certmap_cmds[];
 /* Effective values, defaults resolved. */
 int certmap_conf_ssl_flags(const certmap_dir_conf_t *dc);
 
+/* CertMapSSLFlags as configuration words ("Ssl SslNegotiateCert"). */
+const char *certmap_conf_ssl_flags_text(apr_pool_t *p, int flags);
+
+/* The account a mapped USER logs on as: USER@DOMAIN under
+ * CertMapDefaultLogonDomain, unless USER names a domain itself. */
+const char *certmap_conf_account(apr_pool_t *p, const certmap_dir_conf_t *dc,
+                                 const char *user);
+
 /* ---- certmap_dump.c ---------------------------------------------------- */
 
 /* test_config hook: `apachectl -t -D DUMP_CERTMAP`. */

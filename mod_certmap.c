@@ -175,18 +175,6 @@ static certmap_outcome_e certmap_check_verified(request_rec *r,
 
 /* ---- logon ------------------------------------------------------------ */
 
-/* USER@DOMAIN for a user that names no domain itself. */
-static const char *certmap_account(request_rec *r,
-                                   const certmap_dir_conf_t *dc,
-                                   const char *user)
-{
-    if (!dc->default_domain || ap_strchr_c(user, '@')
-        || ap_strchr_c(user, '\\')) {
-        return user;
-    }
-    return apr_pstrcat(r->pool, user, "@", dc->default_domain, NULL);
-}
-
 static certmap_outcome_e certmap_logon(request_rec *r,
                                        const certmap_dir_conf_t *dc,
                                        const char *account,
@@ -260,7 +248,7 @@ static int certmap_map_and_logon(request_rec *r,
                                            m->name, m->file, m->line));
     }
 
-    account = certmap_account(r, dc, m->user);
+    account = certmap_conf_account(r->pool, dc, m->user);
     outcome = certmap_logon(r, dc, account, m, cert, &reason);
     if (outcome != CERTMAP_GRANTED) {
         return certmap_finish(r, outcome, cert, m, account, reason);

@@ -13,6 +13,7 @@
 # connection per request.
 #
 #   sh bench/profile.sh            N=PROFILE_REQUESTS (default 2000)
+#   PROFILE_REPORT_ONLY=1 PROFILE_NC=1 sh bench/profile.sh   report again
 #
 # Needs valgrind (apt-get install valgrind).  Loopback only; httpd is
 # stopped on every path.
@@ -27,11 +28,14 @@ APACHE=${APACHE:-/usr/sbin/apache2}
 PAM_WRAPPER_LIB=${PAM_WRAPPER_LIB:-/usr/lib/x86_64-linux-gnu/libpam_wrapper.so}
 
 command -v valgrind >/dev/null 2>&1 || { echo "profile: valgrind missing" >&2; exit 1; }
+PROF=$OUT/profile
+MODES=ka
+[ -n "$NC" ] && MODES="ka nc"
+if [ -z "${PROFILE_REPORT_ONLY:-}" ]; then
 BENCH_PREPARE_ONLY=1 sh "$HERE/run-bench.sh" >/dev/null
 CONF=$OUT/conf/hot.conf
 PORT=$(sed -n 's/^Listen 127.0.0.1:\([0-9]*\)$/\1/p' "$CONF")
 RUN=$OUT/run
-PROF=$OUT/profile
 rm -rf "$PROF"
 mkdir -p "$PROF"
 RUNAS=""
@@ -109,8 +113,6 @@ drive ka "$URL_B" 20
 drive ka "$URL_A" 20
 cut_phase warmup 40
 
-MODES=ka
-[ -n "$NC" ] && MODES="ka nc"
 for mode in $MODES; do
     n=$N
     [ "$mode" = nc ] && n=$((N / 10))
@@ -123,6 +125,7 @@ for mode in $MODES; do
 done
 cleanup
 VPID=""
+fi  # PROFILE_REPORT_ONLY
 
 # ---- report ----------------------------------------------------------------
 per_req() {  # FILE N : "function inclusive-Ir-per-request" for every function
@@ -163,8 +166,10 @@ for mode in $MODES; do
     done
     echo "   top inclusive in mod_certmap (B):"
     grep -E 'certmap_|first_failed|search_table|rule_matches|pattern_matches|gather_candidates|match_one_to_one|make_key|digest_field|parse_name|fold_pass|name_rfc2253' \
-        "$PROF/$mode-B.txt" | grep -v '=>' | sed 's#\t/[^\t]*/#\t#' | sort -t'\t' -k2,2 -u | sort -rn | head -20 \
-        | awk -F'\t' '{ printf "   %10d  %s\n", $1, $2 }'
+        "$PROF/$mode-B.txt" | grep -v '=>' \
+        | awk -F'\t' '{ f = $2; sub(/^.*\//, "", f); if (!(f in v) || $1 > v[f]) v[f] = $1 }
+                       END { for (f in v) printf "%d\t%s\n", v[f], f }' \
+        | sort -rn | head -20 | awk -F'\t' '{ printf "   %10d  %s\n", $1, $2 }'
 done
 echo ""
 echo "raw profiles: $PROF/*.callgrind (callgrind_annotate --inclusive=yes FILE)"

@@ -379,7 +379,8 @@ if ! skipped ka || ! skipped nc; then
     : > "$RESULTS"
     for mode in ka nc; do
         skipped "$mode" && continue
-        if [ "$mode" = ka ]; then label="keep-alive"; wn=2000; else label="new TLS connection per request"; wn=200; fi
+        if [ "$mode" = ka ]; then label="keep-alive"; short=$label; wn=2000
+        else label="new TLS connection per request"; short="new TLS conn./request"; wn=200; fi
         # warm-up on both (fills the logon cache, faults pages in) and
         # calibration of the request count from A
         run_ab "$mode" "$HPID" "$URL_B" "$wn" >/dev/null
@@ -411,8 +412,8 @@ if ! skipped ka || ! skipped nc; then
         if [ "$mode" = ka ]; then goal=$GOAL_KA; else goal=$GOAL_NC; fi
         v=$(okmiss "$rt" ">=" "$goal")
         say "   goal B/A >= $goal: $v"
-        summary "throughput B/A, $label" "$rt" ">= $goal" "$v"
-        summary "  (info) server CPU/req B/A, $label" "$cr ($ca -> $cb us)" "-" "info"
+        summary "throughput B/A, $short" "$rt" ">= $goal" "$v"
+        summary "  (info) server CPU/req B/A, $short" "$cr ($ca -> $cb us)" "-" "info"
     done
     grep -v -e 'AH01909' "$RUN/error-hot.log" | grep -e ':error\]' -e ':crit\]' -e ':emerg\]' | head -5 || true
     stop_httpd "$RUN/httpd-hot.pid"
@@ -541,7 +542,7 @@ fi
 # ---- summary ----------------------------------------------------------------------------
 say ""
 say "== summary ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs shared by ab and httpd, ab -c $CONC)"
-awk -F'|' 'BEGIN { printf "%-46s | %-26s | %-10s | %s\n", "goal", "measured", "limit", "ok/miss"
-                   printf "%-46s-+-%-26s-+-%-10s-+-%s\n", "----------------------------------------------", "--------------------------", "----------", "-------" }
-           { printf "%-46s | %-26s | %-10s | %s\n", $1, $2, $3, $4 }' "$SUMMARY"
+awk -F'|' 'BEGIN { printf "%-52s | %-28s | %-10s | %s\n", "goal", "measured", "limit", "ok/miss"
+                   printf "%-52s-+-%-28s-+-%-10s-+-%s\n", "----------------------------------------------------", "----------------------------", "----------", "-------" }
+           { printf "%-52s | %-28s | %-10s | %s\n", $1, $2, $3, $4 }' "$SUMMARY"
 exit 0

@@ -13,6 +13,7 @@ PKG_LIBS   = -lssl -lcrypto -lpam -lunistring
 
 MODULE_SRCS = mod_certmap.c certmap_config.c certmap_outcome.c \
               certmap_tls.c certmap_secret.c certmap_cache.c certmap_dump.c \
+              certmap_memo.c \
               certmap_explain.c \
               certmap_pam.c certmap_rules.c
 HEADERS     = certmap_rules.h certmap_private.h certmap_pam.h

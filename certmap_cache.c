@@ -367,7 +367,8 @@ static int prepare(request_rec *r, const char *service, const char *account,
 
 int certmap_cache_lookup(request_rec *r, const char *service,
                          const char *account, const char *password,
-                         const certmap_cert_t *cert, int max_age)
+                         const certmap_cert_t *cert, int max_age,
+                         apr_time_t *logged_on)
 {
     const ap_socache_provider_t *provider;
     unsigned char key[CERTMAP_CACHE_KEY_LEN];
@@ -400,6 +401,9 @@ int certmap_cache_lookup(request_rec *r, const char *service,
      * it; a store time in the future (clock stepped back) is no proof. */
     if (stored > now || now - stored >= apr_time_from_sec((apr_time_t)max_age)) {
         return 0;
+    }
+    if (logged_on) {
+        *logged_on = stored;
     }
     return 1;
 }

@@ -172,20 +172,21 @@ static void certmap_note_source(cmd_parms *cmd, certmap_mapping_t *m)
     m->line = cmd->directive ? (unsigned int)cmd->directive->line_num : 0;
 }
 
-/* CERT: base64 of the DER as IIS stores it, or file:PATH. */
-static const char *certmap_read_cert(cmd_parms *cmd, const char *value,
+/* CERT: base64 of the DER as IIS stores it, or file:PATH.  Decoded into
+ * `scratch`, which the caller destroys once the fingerprint is taken. */
+static const char *certmap_read_cert(cmd_parms *cmd, apr_pool_t *scratch,
+                                     const char *value,
                                      unsigned char **der, apr_size_t *len)
 {
     if (strncasecmp(value, "file:", 5) == 0) {
-        const char *path = ap_server_root_relative(cmd->temp_pool,
-                                                   value + 5);
+        const char *path = ap_server_root_relative(scratch, value + 5);
         if (!path || !*(value + 5)) {
             return apr_psprintf(cmd->pool, "invalid certificate path '%s'",
                                 value + 5);
         }
-        return certmap_der_from_file(cmd->temp_pool, path, der, len);
+        return certmap_der_from_file(scratch, path, der, len);
     }
-    return certmap_der_from_base64(cmd->temp_pool, value, der, len);
+    return certmap_der_from_base64(scratch, value, der, len);
 }
 
 static const char *certmap_optional_secret(cmd_parms *cmd, const char *spec,
@@ -263,6 +264,32 @@ static const char *certmap_set_ssl_flags(cmd_parms *cmd, void *dcv,
     return NULL;
 }
 
+static const char *certmap_add_one_to_one(cmd_parms *cmd,
+                                          certmap_dir_conf_t *dc,
+                                          const char *cert,
+                                          certmap_mapping_t *m)
+{
+    apr_pool_t *scratch;
+    unsigned char *der;
+    apr_size_t len;
+    const char *err;
+
+    /* Only the fingerprint is kept: the blob and its DER go with the
+     * scratch pool now, not with the temp pool at the end of the whole
+     * configuration, so 100,000 mappings do not pile up 100,000 DERs. */
+    apr_pool_create(&scratch, cmd->temp_pool);
+    err = certmap_read_cert(cmd, scratch, cert, &der, &len);
+    if (!err) {
+        err = certmap_table_add_one_to_one(certmap_own_table(cmd, dc), der,
+                                           len, m);
+    }
+    if (err) {
+        err = apr_pstrdup(cmd->pool, err);
+    }
+    apr_pool_destroy(scratch);
+    return err;
+}
+
 static const char *certmap_set_one_to_one(cmd_parms *cmd, void *dcv,
                                           const char *user,
                                           const char *cert,
@@ -270,15 +297,12 @@ static const char *certmap_set_one_to_one(cmd_parms *cmd, void *dcv,
 {
     certmap_dir_conf_t *dc = dcv;
     certmap_mapping_t *m = apr_pcalloc(cmd->pool, sizeof(*m));
-    unsigned char *der;
-    apr_size_t len;
     const char *err;
 
     if (!*user) {
         return certmap_cmd_error(cmd, "USER must not be empty");
     }
-    if ((err = certmap_read_cert(cmd, cert, &der, &len))
-        || (err = certmap_optional_secret(cmd, password, &m->password))) {
+    if ((err = certmap_optional_secret(cmd, password, &m->password))) {
         return certmap_cmd_error(cmd, err);
     }
     m->name = "one-to-one";
@@ -286,8 +310,7 @@ static const char *certmap_set_one_to_one(cmd_parms *cmd, void *dcv,
     m->enabled = 1;
     m->permission = CERTMAP_ALLOW;
     certmap_note_source(cmd, m);
-    if ((err = certmap_table_add_one_to_one(certmap_own_table(cmd, dc),
-                                            der, len, m))) {
+    if ((err = certmap_add_one_to_one(cmd, dc, cert, m))) {
         return certmap_cmd_error(cmd, err);
     }
     return NULL;

@@ -82,6 +82,26 @@ typedef struct {
     ap_socache_instance_t *cache;
 } certmap_srv_conf_t;
 
+/* The last mapping and logon on a connection, so that a keep-alive
+ * connection maps and logs on once: valid only for the same certificate,
+ * the same list of tables and flags, and (logon) within the scope's
+ * CertMapLogonCacheTimeout of the original logon. */
+#define CERTMAP_MEMO_TABLES  8
+#define CERTMAP_MEMO_ACCOUNT 256
+
+typedef struct {
+    X509 *x509;                         /* NULL: nothing remembered */
+    const certmap_table_t *tables[CERTMAP_MEMO_TABLES];
+    int ntables;
+    int one_to_one, many_to_one;
+    const certmap_mapping_t *mapping;   /* what matched (Allow or Deny) */
+    /* the logon, when one succeeded through PAM */
+    const char *service;                /* configuration's string */
+    const char *password;               /* configuration's string */
+    char account[CERTMAP_MEMO_ACCOUNT];
+    apr_time_t logged_on;               /* 0: no logon remembered */
+} certmap_memo_t;
+
 /* What the module remembers about one TLS connection.  Only the thread
  * serving the connection touches it. */
 typedef struct {
@@ -97,6 +117,7 @@ typedef struct {
     certmap_cert_t *parsed;
     apr_pool_t *cert_pool;              /* holds `parsed`; cleared when the
                                            peer certificate changes */
+    certmap_memo_t memo;
 } certmap_conn_t;
 
 /* ---- mod_certmap.c / certmap_config.c --------------------------------- */
@@ -117,6 +138,30 @@ const char *certmap_conf_ssl_flags_text(apr_pool_t *p, int flags);
  * CertMapDefaultLogonDomain, unless USER names a domain itself. */
 const char *certmap_conf_account(apr_pool_t *p, const certmap_dir_conf_t *dc,
                                  const char *user);
+
+/* ---- certmap_memo.c ---------------------------------------------------- */
+
+/* Forgets everything (the peer certificate changed). */
+void certmap_memo_reset(certmap_conn_t *cc);
+
+/* The mapping remembered for x509 in a scope with these tables and flags
+ * (NULL: none matched); 0 when nothing is remembered. */
+int certmap_memo_match(const certmap_conn_t *cc, X509 *x509,
+                       const apr_array_header_t *tables, int one_to_one,
+                       int many_to_one, const certmap_mapping_t **mapping);
+void certmap_memo_remember_match(certmap_conn_t *cc, X509 *x509,
+                                 const apr_array_header_t *tables,
+                                 int one_to_one, int many_to_one,
+                                 const certmap_mapping_t *mapping);
+
+/* Whether this logon succeeded on the connection less than `timeout`
+ * seconds ago (service and password compared as configuration pointers). */
+int certmap_memo_logon(const certmap_conn_t *cc, X509 *x509,
+                       const char *service, const char *account,
+                       const char *password, int timeout);
+void certmap_memo_remember_logon(certmap_conn_t *cc, X509 *x509,
+                                 const char *service, const char *account,
+                                 const char *password, apr_time_t logged_on);
 
 /* ---- certmap_dump.c ---------------------------------------------------- */
 
@@ -182,10 +227,12 @@ int certmap_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 void certmap_cache_child_init(apr_pool_t *p, server_rec *s);
 
 /* Was this logon (service, account, password, certificate) successful
- * less than `max_age` seconds ago?  Any cache error answers no. */
+ * less than `max_age` seconds ago?  Any cache error answers no.  On yes,
+ * *logged_on (if not NULL) receives the time of that logon. */
 int certmap_cache_lookup(request_rec *r, const char *service,
                          const char *account, const char *password,
-                         const certmap_cert_t *cert, int max_age);
+                         const certmap_cert_t *cert, int max_age,
+                         apr_time_t *logged_on);
 
 /* Remembers a successful logon for `timeout` seconds; errors are logged
  * and otherwise ignored (the next request logs on again). */

@@ -84,6 +84,7 @@ static certmap_cert_t *certmap_conn_cert(request_rec *r, certmap_conn_t *cc,
     }
     cc->parsed = NULL;
     cc->parsed_x509 = NULL;
+    certmap_memo_reset(cc);
     if ((err = certmap_cert_parse(cc->cert_pool, x509, &cc->parsed))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "certmap: %s", err);
         return NULL;
@@ -94,10 +95,10 @@ static certmap_cert_t *certmap_conn_cert(request_rec *r, certmap_conn_t *cc,
 
 /* Whether the client presented a certificate, and if so, parsed.
  * *failed is set when one was presented but could not be read. */
-static certmap_cert_t *certmap_request_cert(request_rec *r, int *present,
+static certmap_cert_t *certmap_request_cert(request_rec *r,
+                                            certmap_conn_t *cc, int *present,
                                             int *failed)
 {
-    certmap_conn_t *cc = certmap_conn_get(r->connection);
     certmap_cert_t *cert;
     X509 *x509;
 
@@ -108,7 +109,19 @@ static certmap_cert_t *certmap_request_cert(request_rec *r, int *present,
         if (!x509) {
             return NULL;
         }
-        cert = certmap_conn_cert(r, cc, x509);
+        /* HTTP/2 streams run in parallel on the master connection's state:
+         * they parse for themselves instead of sharing its cache. */
+        if (r->connection->master) {
+            const char *err = certmap_cert_parse(r->pool, x509, &cert);
+            if (err) {
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "certmap: %s",
+                              err);
+                cert = NULL;
+            }
+        }
+        else {
+            cert = certmap_conn_cert(r, cc, x509);
+        }
     }
     else {
         const char *verify = ap_ssl_var_lookup(r->pool, r->server,
@@ -126,9 +139,8 @@ static certmap_cert_t *certmap_request_cert(request_rec *r, int *present,
 
 /* ---- TLS checks ------------------------------------------------------- */
 
-static int certmap_cipher_bits(request_rec *r)
+static int certmap_cipher_bits(request_rec *r, certmap_conn_t *cc)
 {
-    certmap_conn_t *cc = certmap_conn_get(r->connection);
     const char *bits;
     char *end;
     apr_int64_t value;
@@ -150,12 +162,10 @@ static int certmap_cipher_bits(request_rec *r)
  * (GENEROUS under optional_no_ca, FAILED:...) never maps.  A failure the
  * Report policy recorded keeps its own sub-status (13, 17). */
 static certmap_outcome_e certmap_check_verified(request_rec *r,
+                                                certmap_conn_t *cc,
                                                 const char **reason)
 {
-    certmap_conn_t *cc = certmap_conn_get(r->connection);
-    const char *verify = ap_ssl_var_lookup(r->pool, r->server,
-                                           r->connection, r,
-                                           "SSL_CLIENT_VERIFY");
+    const char *verify;
 
     if (cc && cc->verify_failure != CERTMAP_GRANTED) {
         *reason = apr_psprintf(r->pool, "verification failed at depth %d: "
@@ -164,6 +174,14 @@ static certmap_outcome_e certmap_check_verified(request_rec *r,
                                    cc->verify_error));
         return cc->verify_failure;
     }
+    /* The fast path: mod_ssl calls a certificate GENEROUS or FAILED only
+     * when OpenSSL's verify result is an error, and SUCCESS needs X509_V_OK
+     * (a failure mod_ssl finds on its own ends the handshake). */
+    if (cc && cc->ssl && SSL_get_verify_result(cc->ssl) == X509_V_OK) {
+        return CERTMAP_GRANTED;
+    }
+    verify = ap_ssl_var_lookup(r->pool, r->server, r->connection, r,
+                               "SSL_CLIENT_VERIFY");
     if (!verify || strcmp(verify, "SUCCESS") != 0) {
         *reason = apr_psprintf(r->pool, "mod_ssl did not verify the "
                                "certificate (SSL_CLIENT_VERIFY=%s)",
@@ -175,8 +193,29 @@ static certmap_outcome_e certmap_check_verified(request_rec *r,
 
 /* ---- logon ------------------------------------------------------------ */
 
+/* A successful logon to remember for `timeout` seconds: here for this
+ * connection, and in the shared cache for the next ones. */
+static void certmap_logon_succeeded(request_rec *r, certmap_conn_t *cc,
+                                    const char *service, const char *account,
+                                    const certmap_mapping_t *m,
+                                    const certmap_cert_t *cert, int timeout,
+                                    apr_time_t when, int store_shared)
+{
+    if (timeout <= 0) {
+        return;
+    }
+    if (cc) {
+        certmap_memo_remember_logon(cc, certmap_cert_x509(cert), service,
+                                    account, m->password, when);
+    }
+    if (store_shared) {
+        certmap_cache_store(r, service, account, m->password, cert, timeout);
+    }
+}
+
 static certmap_outcome_e certmap_logon(request_rec *r,
                                        const certmap_dir_conf_t *dc,
+                                       certmap_conn_t *cc,
                                        const char *account,
                                        const certmap_mapping_t *m,
                                        const certmap_cert_t *cert,
@@ -186,6 +225,7 @@ static certmap_outcome_e certmap_logon(request_rec *r,
                                           : CERTMAP_DEFAULT_PAM_SERVICE;
     int timeout = certmap_flag(dc->logon_cache_timeout,
                                CERTMAP_DEFAULT_CACHE_TIMEOUT);
+    apr_time_t logged_on;
     char message[256];
     int pam_status = 0;
 
@@ -193,8 +233,15 @@ static certmap_outcome_e certmap_logon(request_rec *r,
         *reason = "PAM off";
         return CERTMAP_GRANTED;
     }
-    if (timeout > 0 && certmap_cache_lookup(r, service, account,
-                                            m->password, cert, timeout)) {
+    if (cc && certmap_memo_logon(cc, certmap_cert_x509(cert), service,
+                                 account, m->password, timeout)) {
+        *reason = "PAM logon remembered by this connection";
+        return CERTMAP_GRANTED;
+    }
+    if (timeout > 0 && certmap_cache_lookup(r, service, account, m->password,
+                                            cert, timeout, &logged_on)) {
+        certmap_logon_succeeded(r, cc, service, account, m, cert, timeout,
+                                logged_on, 0);
         *reason = "PAM logon cached";
         return CERTMAP_GRANTED;
     }
@@ -203,10 +250,8 @@ static certmap_outcome_e certmap_logon(request_rec *r,
     switch (certmap_pam_logon(service, account, m->password, r->useragent_ip,
                               &pam_status, message, sizeof(message))) {
     case CERTMAP_PAM_OK:
-        if (timeout > 0) {
-            certmap_cache_store(r, service, account, m->password, cert,
-                                timeout);
-        }
+        certmap_logon_succeeded(r, cc, service, account, m, cert, timeout,
+                                apr_time_now(), 1);
         *reason = apr_psprintf(r->pool, "PAM service '%s'", service);
         return CERTMAP_GRANTED;
     case CERTMAP_PAM_REFUSED:
@@ -224,19 +269,43 @@ static certmap_outcome_e certmap_logon(request_rec *r,
 
 /* ---- the request path ------------------------------------------------- */
 
+/* The mapping for cert in this scope, remembered per connection: the
+ * tables are immutable configuration, so the same certificate, tables and
+ * flags always give the same answer. */
+static const certmap_mapping_t *certmap_find_mapping(
+    const certmap_dir_conf_t *dc, certmap_conn_t *cc,
+    const certmap_cert_t *cert)
+{
+    int one_to_one = certmap_flag(dc->one_to_one, 1);
+    int many_to_one = certmap_flag(dc->many_to_one, 1);
+    X509 *x509 = certmap_cert_x509(cert);
+    const certmap_mapping_t *m;
+
+    if (cc && certmap_memo_match(cc, x509, dc->tables, one_to_one,
+                                 many_to_one, &m)) {
+        return m;
+    }
+    m = certmap_match(dc->tables, cert, one_to_one, many_to_one, NULL);
+    if (cc) {
+        certmap_memo_remember_match(cc, x509, dc->tables, one_to_one,
+                                    many_to_one, m);
+    }
+    return m;
+}
+
 /* Maps a verified certificate and logs on.  Every path that does not end
  * in a grant ends the request: a presented certificate never falls
- * through to other authentication. */
+ * through to other authentication.  cc is NULL when the module never saw
+ * the connection's SSL (nothing is remembered then). */
 static int certmap_map_and_logon(request_rec *r,
                                  const certmap_dir_conf_t *dc,
+                                 certmap_conn_t *cc,
                                  const certmap_cert_t *cert)
 {
-    const certmap_mapping_t *m;
+    const certmap_mapping_t *m = certmap_find_mapping(dc, cc, cert);
     const char *account, *reason = NULL;
     certmap_outcome_e outcome;
 
-    m = certmap_match(dc->tables, cert, certmap_flag(dc->one_to_one, 1),
-                      certmap_flag(dc->many_to_one, 1), NULL);
     if (!m) {
         return certmap_finish(r, CERTMAP_NOT_MAPPED, cert, NULL, NULL,
                               "trusted certificate, no mapping matched");
@@ -249,7 +318,7 @@ static int certmap_map_and_logon(request_rec *r,
     }
 
     account = certmap_conf_account(r->pool, dc, m->user);
-    outcome = certmap_logon(r, dc, account, m, cert, &reason);
+    outcome = certmap_logon(r, dc, cc, account, m, cert, &reason);
     if (outcome != CERTMAP_GRANTED) {
         return certmap_finish(r, outcome, cert, m, account, reason);
     }
@@ -272,6 +341,7 @@ static int certmap_check_access(request_rec *r)
         ap_get_module_config(r->per_dir_config, &certmap_module);
     const char *prev, *reason = NULL;
     certmap_outcome_e verified;
+    certmap_conn_t *cc;
     certmap_cert_t *cert;
     int flags, present, failed;
 
@@ -286,6 +356,7 @@ static int certmap_check_access(request_rec *r)
     }
 
     flags = certmap_conf_ssl_flags(dc);
+    cc = certmap_conn_get(r->connection);
     if (!ap_ssl_conn_is_ssl(r->connection)) {
         if (flags & CERTMAP_SSL) {
             return certmap_finish(r, CERTMAP_SSL_REQUIRED, NULL, NULL, NULL,
@@ -298,17 +369,17 @@ static int certmap_check_access(request_rec *r)
         }
         return DECLINED;
     }
-    if ((flags & CERTMAP_SSL_128) && certmap_cipher_bits(r) < 128) {
+    if ((flags & CERTMAP_SSL_128) && certmap_cipher_bits(r, cc) < 128) {
         return certmap_finish(r, CERTMAP_SSL128_REQUIRED, NULL, NULL, NULL,
                               apr_psprintf(r->pool, "cipher strength %d "
-                                           "bits", certmap_cipher_bits(r)));
+                                           "bits", certmap_cipher_bits(r, cc)));
     }
     /* Without SslNegotiateCert IIS never looks at a certificate. */
     if (!(flags & (CERTMAP_SSL_NEGOTIATE | CERTMAP_SSL_REQUIRE))) {
         return DECLINED;
     }
 
-    cert = certmap_request_cert(r, &present, &failed);
+    cert = certmap_request_cert(r, cc, &present, &failed);
     if (!present) {
         if (flags & CERTMAP_SSL_REQUIRE) {
             return certmap_finish(r, CERTMAP_CERT_REQUIRED, NULL, NULL, NULL,
@@ -316,7 +387,7 @@ static int certmap_check_access(request_rec *r)
         }
         return DECLINED;    /* another AuthType may decide */
     }
-    verified = certmap_check_verified(r, &reason);
+    verified = certmap_check_verified(r, cc, &reason);
     if (verified != CERTMAP_GRANTED) {
         return certmap_finish(r, verified, cert, NULL, NULL, reason);
     }
@@ -324,7 +395,9 @@ static int certmap_check_access(request_rec *r)
         return certmap_finish(r, CERTMAP_INTERNAL_ERROR, NULL, NULL, NULL,
                               "the client certificate could not be read");
     }
-    return certmap_map_and_logon(r, dc, cert);
+    /* The memo is the connection's: not for parallel HTTP/2 streams. */
+    return certmap_map_and_logon(r, dc, r->connection->master ? NULL : cc,
+                                 cert);
 }
 
 /* Runs last among the authentication hooks, so only when the location

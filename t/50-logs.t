@@ -12,7 +12,7 @@ use CertMapTest;
 
 my @passwords = qw(alicepw-Secr3t wrongpw-Zz9y nosuchpw-Kk1a filepw-Qx7k
                    envpw-Mw3r altpw-Jn4c cachedpw-Hb5t nocachepw-Lp2d
-                   latepw-Vr8s dompw-Tz6q);
+                   latepw-Vr8s dompw-Tz6q kaonepw-Ab1c katwopw-Cd2e);
 
 plan tests => 15 + @passwords, need_module 'ssl';
 

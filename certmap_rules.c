@@ -65,7 +65,11 @@
 
 /* How many sorted candidate lists one match merges on the stack.  A
  * certificate with more attributes than that falls back to a plain scan. */
-#define CERTMAP_MAX_CURSORS     128
+#define CERTMAP_MAX_CURSORS     256
+
+/* A "*x*" rule is indexed under one n-gram of x of at most this many
+ * bytes; a certificate value is looked up by each of its n-grams. */
+#define CERTMAP_GRAM_LEN        4
 
 #define CERTMAP_EXACT_KEY  0   /* index key on the value as decoded */
 #define CERTMAP_FOLDED_KEY 1   /* index key on the case-folded value */
@@ -82,6 +86,7 @@ struct certmap_rule {
     certmap_field_e field;
     const unsigned char *oid;   /* content octets of the attribute type */
     apr_size_t oid_len;
+    int nid;                    /* OpenSSL's number for it, or NID_undef */
     const char *subfield;       /* keyword upper-cased, or the dotted OID */
     const char *criteria;       /* as configured */
     criteria_kind_e kind;
@@ -92,8 +97,9 @@ struct certmap_rule {
 
 /* One attribute of a parsed Subject or Issuer name. */
 typedef struct {
-    const unsigned char *oid;
+    const unsigned char *oid;   /* points into the certificate */
     apr_size_t oid_len;
+    int nid;
     const char *value;          /* UTF-8; NULL when it can never match */
     apr_size_t value_len;
     const char *folded;         /* value case-folded */
@@ -112,11 +118,13 @@ struct certmap_cert {
 /* Which prefix or suffix keys a table holds for one (field, case mode,
  * type), and how long they are, so that matching looks up only those. */
 typedef struct {
-    criteria_kind_e kind;               /* CRITERIA_PREFIX or _SUFFIX */
+    criteria_kind_e kind;               /* CRITERIA_PREFIX, _SUFFIX or
+                                           _CONTAINS (n-grams) */
     certmap_field_e field;
     int folded;
     const unsigned char *oid;
     apr_size_t oid_len;
+    int nid;
     apr_size_t min_len, max_len;        /* of the affixes, in bytes */
 } affix_kind_t;
 
@@ -131,6 +139,7 @@ struct certmap_table {
     apr_hash_t *index;                  /* key -> array of int, ascending */
     apr_hash_t *prefix_index;           /* prefix key -> array of int */
     apr_hash_t *suffix_index;           /* suffix key -> array of int */
+    apr_hash_t *gram_index;             /* n-gram key -> array of int */
     apr_array_header_t *affix_kinds;    /* of affix_kind_t */
     apr_array_header_t *unindexed;      /* of int, ascending */
 };
@@ -280,6 +289,7 @@ static void keep_object(apr_pool_t *p, const ASN1_OBJECT *obj,
 {
     rule->oid_len = (apr_size_t)OBJ_length(obj);
     rule->oid = apr_pmemdup(p, OBJ_get0_data(obj), rule->oid_len);
+    rule->nid = OBJ_obj2nid(obj);
 }
 
 static const char *compile_oid(apr_pool_t *p, const char *text,
@@ -449,10 +459,25 @@ static int pattern_matches(const certmap_rule_t *rule, const char *v,
     return 0;
 }
 
+/* Attribute types compare as OpenSSL numbers when both sides have one
+ * (every type a rule can name by keyword does): one integer compare on
+ * the hot path instead of a memcmp.  A dotted OID OpenSSL does not know
+ * on either side, even one that became known in between, compares by
+ * its content octets. */
+static int types_equal(int nid_a, const unsigned char *oid_a,
+                       apr_size_t len_a, int nid_b,
+                       const unsigned char *oid_b, apr_size_t len_b)
+{
+    if (nid_a != NID_undef && nid_b != NID_undef) {
+        return nid_a == nid_b;
+    }
+    return len_a == len_b && memcmp(oid_a, oid_b, len_a) == 0;
+}
+
 static int same_type(const cert_attr_t *a, const certmap_rule_t *rule)
 {
-    return a->oid_len == rule->oid_len
-           && memcmp(a->oid, rule->oid, rule->oid_len) == 0;
+    return types_equal(a->nid, a->oid, a->oid_len, rule->nid, rule->oid,
+                       rule->oid_len);
 }
 
 /* A rule matches when any value of its sub-field in its name matches. */
@@ -882,6 +907,7 @@ certmap_table_t *certmap_table_make(apr_pool_t *p)
     t->index = apr_hash_make(p);
     t->prefix_index = apr_hash_make(p);
     t->suffix_index = apr_hash_make(p);
+    t->gram_index = apr_hash_make(p);
     t->affix_kinds = apr_array_make(p, 1, sizeof(affix_kind_t));
     t->unindexed = apr_array_make(p, 4, sizeof(int));
     return t;
@@ -946,22 +972,25 @@ static char *make_key(apr_pool_t *p, certmap_field_e field, int folded,
     return key;
 }
 
-/* The index key of a rule, in buf when it fits. */
+/* The index key of a rule for pattern bytes [offset, offset + n), in
+ * buf when it fits. */
 static const char *rule_key(apr_pool_t *p, const certmap_rule_t *rule,
+                            apr_size_t offset, apr_size_t n,
                             char *buf, apr_size_t size, apr_size_t *len)
 {
-    if (3 + rule->oid_len + rule->pattern_len > size) {
+    if (3 + rule->oid_len + n > size) {
         return make_key(p, rule->field, rule->case_insensitive, rule->oid,
-                        rule->oid_len, rule->pattern, rule->pattern_len, len);
+                        rule->oid_len, rule->pattern + offset, n, len);
     }
     *len = write_key(buf, rule->field, rule->case_insensitive, rule->oid,
-                     rule->oid_len, rule->pattern, rule->pattern_len);
+                     rule->oid_len, rule->pattern + offset, n);
     return buf;
 }
 
-/* Exact, prefix and suffix rules can be looked up from a certificate's
- * values.  Suffix keys are assembled on the stack at match time, hence
- * their length limit; a longer suffix rule is simply not indexed. */
+/* Exact, prefix, suffix and contains rules can be looked up from a
+ * certificate's values.  Suffix keys are assembled on the stack at match
+ * time, hence their length limit; a longer suffix rule is simply not
+ * indexed. */
 static int rule_is_indexable(const certmap_rule_t *rule)
 {
     if (rule->oid_len > CERTMAP_MAX_KEY_OID) {
@@ -971,6 +1000,7 @@ static int rule_is_indexable(const certmap_rule_t *rule)
     case CRITERIA_EXACT:
         return 1;
     case CRITERIA_PREFIX:
+    case CRITERIA_CONTAINS:
         return rule->pattern_len > 0;
     case CRITERIA_SUFFIX:
         return rule->pattern_len > 0
@@ -980,7 +1010,10 @@ static int rule_is_indexable(const certmap_rule_t *rule)
     }
 }
 
-static void note_affix_kind(certmap_table_t *t, const certmap_rule_t *rule)
+/* Records that the table holds keys of this kind and length for the
+ * rule's (field, case mode, type), so that matching looks up only those. */
+static void note_affix_kind(certmap_table_t *t, const certmap_rule_t *rule,
+                            apr_size_t len)
 {
     affix_kind_t *k;
     int i;
@@ -989,12 +1022,10 @@ static void note_affix_kind(certmap_table_t *t, const certmap_rule_t *rule)
         k = &APR_ARRAY_IDX(t->affix_kinds, i, affix_kind_t);
         if (k->kind == rule->kind && k->field == rule->field
             && k->folded == rule->case_insensitive
-            && k->oid_len == rule->oid_len
-            && memcmp(k->oid, rule->oid, rule->oid_len) == 0) {
-            k->min_len = rule->pattern_len < k->min_len ? rule->pattern_len
-                                                        : k->min_len;
-            k->max_len = rule->pattern_len > k->max_len ? rule->pattern_len
-                                                        : k->max_len;
+            && types_equal(k->nid, k->oid, k->oid_len, rule->nid,
+                           rule->oid, rule->oid_len)) {
+            k->min_len = len < k->min_len ? len : k->min_len;
+            k->max_len = len > k->max_len ? len : k->max_len;
             return;
         }
     }
@@ -1004,7 +1035,8 @@ static void note_affix_kind(certmap_table_t *t, const certmap_rule_t *rule)
     k->folded = rule->case_insensitive;
     k->oid = rule->oid;
     k->oid_len = rule->oid_len;
-    k->min_len = k->max_len = rule->pattern_len;
+    k->nid = rule->nid;
+    k->min_len = k->max_len = len;
 }
 
 static apr_hash_t *index_for(const certmap_table_t *t, criteria_kind_e kind)
@@ -1014,58 +1046,152 @@ static apr_hash_t *index_for(const certmap_table_t *t, criteria_kind_e kind)
         return t->prefix_index;
     case CRITERIA_SUFFIX:
         return t->suffix_index;
+    case CRITERIA_CONTAINS:
+        return t->gram_index;
     default:
         return t->index;
     }
 }
 
-/* Files mapping number `idx` under its most selective exact, prefix or
- * suffix rule: the one whose key has the fewest mappings so far (exact
- * first on a tie: one lookup instead of several), so that a rule shared by every
- * mapping (`Subject O Contoso`) does not become one long list. */
+/* How many certificates a key of this rule's sub-field is likely to
+ * match, relative to a per-user one: an Issuer value is shared by every
+ * client of a CA, C/O/L/S by a whole organisation, OU/DC/T by a
+ * department; CN, E, UID, SERIALNUMBER and the rest name one subject. */
+static apr_size_t rule_weight(const certmap_rule_t *rule)
+{
+    if (rule->field == CERTMAP_ISSUER) {
+        return 64;
+    }
+    switch (rule->nid) {
+    case NID_countryName:
+    case NID_organizationName:
+    case NID_localityName:
+    case NID_stateOrProvinceName:
+        return 16;
+    case NID_organizationalUnitName:
+    case NID_domainComponent:
+    case NID_title:
+        return 3;
+    default:
+        return 1;
+    }
+}
+
+/* One place a mapping could be filed, and its expected cost. */
+typedef struct {
+    const certmap_rule_t *rule;
+    apr_size_t offset, len;     /* of the pattern bytes in the key */
+    apr_size_t cost;
+} index_choice_t;
+
+static apr_size_t bucket_size(const certmap_table_t *t,
+                              const certmap_rule_t *rule,
+                              apr_size_t offset, apr_size_t len)
+{
+    char buf[512];
+    const apr_array_header_t *list;
+    const char *key;
+    apr_size_t key_len;
+
+    key = rule_key(t->pool, rule, offset, len, buf, sizeof(buf), &key_len);
+    list = apr_hash_get(index_for(t, rule->kind), key, key_len);
+    return list ? (apr_size_t)list->nelts : 0;
+}
+
+/* A "*x*" rule is filed under one n-gram of x (every value containing x
+ * contains all of them): the one with the shortest list so far, the
+ * last on a tie, since what sets patterns apart ("*Division 12*")
+ * tends to sit at their end. */
+static void best_gram(const certmap_table_t *t, const certmap_rule_t *rule,
+                      index_choice_t *c)
+{
+    apr_size_t len = rule->pattern_len < CERTMAP_GRAM_LEN
+                     ? rule->pattern_len : CERTMAP_GRAM_LEN;
+    apr_size_t i, count, best = 0;
+
+    c->offset = 0;
+    for (i = 0; i + len <= rule->pattern_len; i++) {
+        count = bucket_size(t, rule, i, len);
+        if (i == 0 || count <= best) {
+            best = count;
+            c->offset = i;
+        }
+    }
+    c->len = len;
+    c->cost = best;
+}
+
+/* The expected number of candidates a certificate would draw from
+ * filing under `rule`: weight x (list length + 1), affix keys counting
+ * half again for their extra lookups. */
+static void price_choice(const certmap_table_t *t,
+                         const certmap_rule_t *rule, index_choice_t *c)
+{
+    c->rule = rule;
+    if (rule->kind == CRITERIA_CONTAINS) {
+        best_gram(t, rule, c);
+    }
+    else {
+        c->offset = 0;
+        c->len = rule->pattern_len;
+        c->cost = bucket_size(t, rule, 0, rule->pattern_len);
+    }
+    c->cost = rule_weight(rule) * (c->cost + 1)
+              * (rule->kind == CRITERIA_EXACT ? 2 : 3);
+}
+
+/* Appends idx to the list under the chosen key: mappings are added in
+ * configuration order, so every list stays ascending. */
+static void file_under(certmap_table_t *t, const index_choice_t *c, int idx)
+{
+    const certmap_rule_t *rule = c->rule;
+    apr_hash_t *index = index_for(t, rule->kind);
+    apr_array_header_t *list;
+    const char *key;
+    char buf[512];
+    apr_size_t key_len;
+
+    key = rule_key(t->pool, rule, c->offset, c->len, buf, sizeof(buf),
+                   &key_len);
+    list = apr_hash_get(index, key, key_len);
+    if (list == NULL) {
+        list = apr_array_make(t->pool, 1, sizeof(int));
+        apr_hash_set(index, apr_pmemdup(t->pool, key, key_len), key_len,
+                     list);
+    }
+    if (rule->kind != CRITERIA_EXACT) {
+        note_affix_kind(t, rule, c->len);
+    }
+    APR_ARRAY_PUSH(list, int) = idx;
+}
+
+/* Files mapping number `idx` under the indexable rule that promises the
+ * fewest candidates (price_choice): a rule every client passes (`Issuer
+ * O "CertMap Test"`, `Subject O Contoso`) only when nothing better is
+ * there, whatever the order of the rules.  Any one rule will do for
+ * correctness: each is a necessary condition of the mapping. */
 static void index_mapping(certmap_table_t *t, const certmap_mapping_t *m,
                           int idx)
 {
-    const certmap_rule_t *best = NULL;
-    apr_array_header_t *list;
-    int i, best_count = 0;
-    const char *key;
-    char buf[512];
-    apr_size_t len;
+    index_choice_t best = { NULL, 0, 0, 0 }, c;
+    int i;
 
     for (i = 0; m->rules && i < m->rules->nelts; i++) {
         const certmap_rule_t *rule = APR_ARRAY_IDX(m->rules, i,
                                                    certmap_rule_t *);
-        int count;
-
         if (!rule_is_indexable(rule)) {
             continue;
         }
-        key = rule_key(t->pool, rule, buf, sizeof(buf), &len);
-        list = apr_hash_get(index_for(t, rule->kind), key, len);
-        count = list ? list->nelts : 0;
-        if (best == NULL || count < best_count
-            || (count == best_count && best->kind != CRITERIA_EXACT
-                && rule->kind == CRITERIA_EXACT)) {
-            best = rule;
-            best_count = count;
+        price_choice(t, rule, &c);
+        if (best.rule == NULL || c.cost < best.cost) {
+            best = c;
         }
     }
-    if (best == NULL) {
+    if (best.rule == NULL) {
         APR_ARRAY_PUSH(t->unindexed, int) = idx;
         return;
     }
-    if (best->kind != CRITERIA_EXACT) {
-        note_affix_kind(t, best);
-    }
-    key = rule_key(t->pool, best, buf, sizeof(buf), &len);
-    list = apr_hash_get(index_for(t, best->kind), key, len);
-    if (list == NULL) {
-        list = apr_array_make(t->pool, 1, sizeof(int));
-        apr_hash_set(index_for(t, best->kind), apr_pmemdup(t->pool, key, len), len,
-                     list);
-    }
-    APR_ARRAY_PUSH(list, int) = idx;
+    file_under(t, &best, idx);
 }
 
 const char *certmap_table_add_many_to_one(certmap_table_t *t,
@@ -1156,8 +1282,11 @@ static void parse_name(apr_pool_t *p, const X509_NAME *name,
         const X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
         const ASN1_OBJECT *obj = X509_NAME_ENTRY_get_object(e);
 
+        /* the certificate outlives cert: our reference is released
+         * only when p is cleared */
         attrs[i].oid_len = (apr_size_t)OBJ_length(obj);
-        attrs[i].oid = apr_pmemdup(p, OBJ_get0_data(obj), attrs[i].oid_len);
+        attrs[i].oid = OBJ_get0_data(obj);
+        attrs[i].nid = OBJ_obj2nid(obj);
         decode_value(p, X509_NAME_ENTRY_get_data(e), field, &attrs[i]);
     }
     cert->attrs[field] = attrs;
@@ -1361,8 +1490,30 @@ static int add_cursor(cursor_t *cursors, int *n, const apr_array_header_t *a)
     return 1;
 }
 
-/* Adds the lists filed under each prefix or suffix of a's value that
- * some rule of kind k could have. */
+/* Adds the lists filed under each n-gram of a's value, of the lengths
+ * the table holds. */
+static int gather_grams(const certmap_table_t *t, const affix_kind_t *k,
+                        const char *key, apr_size_t header, apr_size_t len,
+                        cursor_t *cursors, int *n)
+{
+    char buf[3 + CERTMAP_MAX_KEY_OID + CERTMAP_GRAM_LEN];
+    apr_size_t l, i;
+
+    memcpy(buf, key, header);
+    for (l = k->min_len; l <= k->max_len && l <= len; l++) {
+        for (i = 0; i + l <= len; i++) {
+            memcpy(buf + header, key + header + i, l);
+            if (!add_cursor(cursors, n, apr_hash_get(t->gram_index, buf,
+                                                     header + l))) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+/* Adds the lists filed under each prefix, suffix or n-gram of a's value
+ * that some rule of kind k could have. */
 static int gather_affixes(const certmap_table_t *t, const affix_kind_t *k,
                           const cert_attr_t *a, cursor_t *cursors, int *n)
 {
@@ -1373,6 +1524,9 @@ static int gather_affixes(const certmap_table_t *t, const affix_kind_t *k,
     apr_hash_t *index = index_for(t, k->kind);
     apr_size_t l;
 
+    if (k->kind == CRITERIA_CONTAINS) {
+        return gather_grams(t, k, key, header, len, cursors, n);
+    }
     memcpy(buf, key, header);
     for (l = k->min_len; l <= k->max_len && l <= len; l++) {
         const char *lookup = key;
@@ -1419,8 +1573,8 @@ static int gather_candidates(const certmap_table_t *t,
                 const affix_kind_t *kind = &APR_ARRAY_IDX(t->affix_kinds, k,
                                                           affix_kind_t);
                 if (kind->field == (certmap_field_e)field
-                    && kind->oid_len == a->oid_len
-                    && memcmp(kind->oid, a->oid, a->oid_len) == 0
+                    && types_equal(kind->nid, kind->oid, kind->oid_len,
+                                   a->nid, a->oid, a->oid_len)
                     && !gather_affixes(t, kind, a, cursors, n)) {
                     return 0;
                 }

@@ -88,6 +88,6 @@ sleep 3;
 is(get('/pam/ka2'), '401/1/', '[logon] timeout 2 passed on the same connection: logs on again -> 401.1');
 is(get('/pam/ka300'), '200/0/kaone', '[logon] timeout 300: still remembered');
 is(get('/x/m2o-ou-eng'), '200/0/engineer', '[memo] the connection was kept open throughout');
-like(error_log_since($mark), qr/mapped to 'kaone' .*PAM logon remembered by this connection/,
+like(error_log_since($mark), qr/mapped to 'kaone'.*PAM logon remembered by this connection/,
      '[logon] the connection answered from its own memory, not from PAM');
 close $sock;

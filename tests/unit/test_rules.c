@@ -944,16 +944,45 @@ static void test_trace(void **state)
 /* ---- randomized: the indexed search equals a naive scan ------------------ */
 
 /* Values are made of these pieces; the test knows how they fold. */
-static const char *const pieces[] = {
+static const char *const short_pieces[] = {
     "a", "A", "b", "B", "*", "\xcf\x83" /* σ */, "\xce\xa3" /* Σ */,
     "\xcf\x82" /* ς */, "-", "k", "K", "\xe2\x84\xaa" /* Kelvin */,
 };
-static const char *const piece_fold[] = {
+static const char *const short_fold[] = {
     "a", "a", "b", "b", "*", "\xcf\x83", "\xcf\x83", "\xcf\x83", "-",
     "k", "k", "k",
 };
-#define NPIECES ((int)(sizeof(pieces) / sizeof(pieces[0])))
-static const char *const model_types[] = { "CN", "O", "OU" };
+
+/* Longer values, as in bench_match_mix: words that share n-grams, digits
+ * that set them apart, and the issuer names every client carries. */
+static const char *const long_pieces[] = {
+    "Division ", "division ", "DIVISION ", "Contoso", "svc-", "1", "2",
+    "3", "12", "\xce\xa3" /* Σ */, "\xcf\x82" /* ς */,
+    "\xe2\x84\xaa" /* Kelvin */, "k", "-", "*",
+    "CertMap Test Root CA", "CertMap Test", "CertMap",  /* longest first */
+};
+static const char *const long_fold[] = {
+    "division ", "division ", "division ", "contoso", "svc-", "1", "2",
+    "3", "12", "\xcf\x83", "\xcf\x83", "k", "k", "-", "*",
+    "certmap test root ca", "certmap test", "certmap",
+};
+
+static const char *const *pieces = short_pieces;
+static const char *const *piece_fold = short_fold;
+static int npieces = (int)(sizeof(short_pieces) / sizeof(short_pieces[0]));
+static int max_pieces = 3;      /* per random value */
+
+static void use_long_pieces(int on)
+{
+    pieces = on ? long_pieces : short_pieces;
+    piece_fold = on ? long_fold : short_fold;
+    npieces = on ? (int)(sizeof(long_pieces) / sizeof(long_pieces[0]))
+                 : (int)(sizeof(short_pieces) / sizeof(short_pieces[0]));
+    max_pieces = on ? 5 : 3;
+}
+
+/* The unknown OID has no OpenSSL number: it compares by its octets. */
+static const char *const model_types[] = { "CN", "O", "OU", "1.2.3.4.5" };
 
 typedef struct {
     int field, type;
@@ -972,11 +1001,12 @@ typedef struct {
 
 static void random_text(const char **text, const char **folded)
 {
-    int n = 1 + rand() % 3, i;
+    int n = 1 + rand() % max_pieces, i;
     const char *t = "", *f = "";
 
-    for (i = 0; i < n; i++) {
-        int k = rand() % NPIECES;
+    /* names allow 64 characters; short pieces never reach 40 bytes */
+    for (i = 0; i < n && strlen(t) < 40; i++) {
+        int k = rand() % npieces;
 
         t = apr_pstrcat(pool, t, pieces[k], NULL);
         f = apr_pstrcat(pool, f, piece_fold[k], NULL);
@@ -1018,12 +1048,12 @@ static const char *model_fold(const char *s)
     int k;
 
     while (*s) {
-        for (k = 0; k < NPIECES; k++) {
+        for (k = 0; k < npieces; k++) {
             if (strncmp(s, pieces[k], strlen(pieces[k])) == 0) {
                 break;
             }
         }
-        assert_true(k < NPIECES);
+        assert_true(k < npieces);
         out = apr_pstrcat(pool, out, piece_fold[k], NULL);
         s += strlen(pieces[k]);
     }
@@ -1139,6 +1169,110 @@ static const certmap_cert_t *random_cert(model_attr_t *attrs, int *nattrs)
     return parse(make_cert_names(names[0], names[1], rand()));
 }
 
+/* bench_match_mix's shape: most mappings carry an issuer rule nearly
+ * every client passes, first or last, next to subject rules that are
+ * often "*x*"; OU is sometimes named by its dotted OID. */
+static void build_mix_table(certmap_table_t *t, model_mapping_t *mm,
+                            certmap_mapping_t **maps, int n)
+{
+    static const char *const shared[][3] = {
+        { "Issuer", "O", "CertMap Test" },
+        { "Issuer", "CN", "CertMap Test Root CA" },
+        { "Issuer", "CN", "CertMap*" },
+        { "Subject", "O", "*Contoso*" },
+    };
+    int i, j;
+
+    for (i = 0; i < n; i++) {
+        certmap_mapping_t *m = mapping(apr_psprintf(pool, "x%d-%d", i,
+                                                    rand()), "u");
+        int share = rand() % 5 ? rand() % 4 : -1;
+        int nsub = 1 + rand() % 2, last = rand() % 2;
+
+        mm[i].enabled = rand() % 10 != 0;
+        mm[i].nrules = nsub + (share >= 0);
+        m->enabled = mm[i].enabled;
+        for (j = 0; j < mm[i].nrules; j++) {
+            model_rule_t *r = &mm[i].rules[j];
+            int sh = share >= 0 && j == (last ? mm[i].nrules - 1 : 0);
+
+            r->field = sh ? strcmp(shared[share][0], "Issuer") == 0 : 0;
+            r->type = sh ? (shared[share][1][0] == 'O' ? 1 : 0)
+                         : rand() % 4;
+            r->ci = rand() % 2;
+            r->criteria = sh ? shared[share][2]
+                          : rand() % 2 ? random_criteria()
+                          : apr_pstrcat(pool, "*", random_criteria(), "*",
+                                        NULL);
+            with_rule(m, rule(r->field ? "Issuer" : "Subject",
+                              r->type == 2 && rand() % 2
+                              ? "2.5.4.11" : model_types[r->type],
+                              r->criteria, r->ci ? "CaseInsensitive" : NULL));
+        }
+        add_m2o(t, m);
+        maps[i] = m;
+    }
+}
+
+/* A client of the one CA (mostly), with random subject values. */
+static const certmap_cert_t *mix_cert(model_attr_t *attrs, int *nattrs)
+{
+    X509_NAME *names[2] = { X509_NAME_new(), X509_NAME_new() };
+    int i, n = 0;
+
+    if (rand() % 5) {
+        attrs[n++] = (model_attr_t){ 1, 1, "CertMap Test", "certmap test" };
+        attrs[n++] = (model_attr_t){ 1, 0, "CertMap Test Root CA",
+                                     "certmap test root ca" };
+    }
+    for (i = rand() % 7; i > 0; i--) {
+        model_attr_t *a = &attrs[n++];
+
+        a->field = rand() % 8 == 0;
+        a->type = rand() % 4;
+        random_text(&a->value, &a->folded);
+    }
+    for (i = 0; i < n; i++) {
+        assert_int_equal(X509_NAME_add_entry_by_txt(names[attrs[i].field],
+                             model_types[attrs[i].type], MBSTRING_UTF8,
+                             (const unsigned char *)attrs[i].value, -1, -1,
+                             0), 1);
+    }
+    *nattrs = n;
+    return parse(make_cert_names(names[0], names[1], rand()));
+}
+
+/* The same check for bench_match_mix-like tables. */
+static void mix_round(unsigned int seed, int n, int ncerts)
+{
+    model_mapping_t *mm = apr_pcalloc(pool, sizeof(*mm) * n);
+    certmap_mapping_t **maps = apr_pcalloc(pool, sizeof(*maps) * n);
+    certmap_table_t *outer = certmap_table_make(pool);
+    certmap_table_t *inner = certmap_table_make(pool);
+    apr_array_header_t *tables = tables_of(outer, inner);
+    model_attr_t attrs[16];
+    int round, nattrs, matched = 0, unmatched = 0;
+
+    srand(seed);
+    use_long_pieces(1);
+    build_mix_table(outer, mm, maps, n / 4);
+    build_mix_table(inner, mm + n / 4, maps + n / 4, n - n / 4);
+    for (round = 0; round < ncerts; round++) {
+        const certmap_cert_t *c = mix_cert(attrs, &nattrs);
+        int want = model_scan(mm, n, attrs, nattrs);
+        const certmap_mapping_t *got = match(tables, c, 1, 1);
+
+        assert_ptr_equal(got, want < 0 ? NULL : maps[want]);
+        matched += want > 0;
+        unmatched += want < 0;
+    }
+    use_long_pieces(0);
+    print_message("mix %u: %d mappings, %d matched past the first, "
+                  "%d unmatched\n", seed, n, matched, unmatched);
+    assert_true(matched > ncerts / 10);
+    assert_true(unmatched > ncerts / 50);
+}
+
 /* One randomized round: n mappings split over two nested tables. */
 static void random_round(unsigned int seed, int n, int ncerts)
 {
@@ -1181,6 +1315,13 @@ static void test_random_index_equals_naive_scan(void **state)
     random_round(99, 1200, 300);
 }
 
+static void test_random_mix_equals_naive_scan(void **state)
+{
+    mix_round(11, 80, 400);
+    mix_round(2024, 600, 400);
+    mix_round(5, 3000, 300);
+}
+
 /* ---- runner ------------------------------------------------------------- */
 
 static int clear_pool(void **state)
@@ -1218,6 +1359,8 @@ int main(void)
         cmocka_unit_test_teardown(test_parse_keeps_reference, clear_pool),
         cmocka_unit_test_teardown(test_trace, clear_pool),
         cmocka_unit_test_teardown(test_random_index_equals_naive_scan,
+                                  clear_pool),
+        cmocka_unit_test_teardown(test_random_mix_equals_naive_scan,
                                   clear_pool),
     };
     int failed;

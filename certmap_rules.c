@@ -37,7 +37,6 @@
 #include <apr_file_io.h>
 #include <apr_base64.h>
 
-#include <openssl/asn1t.h>
 #include <openssl/evp.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -210,6 +209,36 @@ static char *fold_utf8(apr_pool_t *p, const char *s, apr_size_t n,
 static int is_valid_utf8(const char *s, apr_size_t n)
 {
     return u8_check((const uint8_t *)s, n) == NULL;
+}
+
+/* SHA-256, fetched from the default provider once per process.
+ * EVP_sha256() makes EVP_Digest fetch it again on every call (a lock
+ * and a method-store lookup, a fifth of a one-to-one mapping's load
+ * cost and of a new connection's parse).  The first caller fetches and
+ * publishes it with a compare-and-swap, so any thread may be first and
+ * no init call is needed; a loser frees its copy.  It is never freed:
+ * one object per process, still referenced at exit (no leak report). */
+static EVP_MD *sha256_md;
+
+static const EVP_MD *sha256(void)
+{
+    EVP_MD *md = __atomic_load_n(&sha256_md, __ATOMIC_ACQUIRE);
+    EVP_MD *expected = NULL;
+
+    if (md != NULL) {
+        return md;
+    }
+    md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (md == NULL) {
+        ERR_clear_error();
+        return EVP_sha256();    /* implicit fetch, as before */
+    }
+    if (!__atomic_compare_exchange_n(&sha256_md, &expected, md, 0,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        EVP_MD_free(md);
+        return expected;
+    }
+    return md;
 }
 
 /* The most recent OpenSSL error as text, and the queue cleared. */
@@ -527,150 +556,415 @@ static int mapping_matches(const certmap_mapping_t *m,
 
 /* ---- certificates as configured ---------------------------------------- */
 
-static int is_blank(char c)
+/* Every byte of a base64 text: its 6-bit value, or one of these. */
+#define B64_BAD   -1
+#define B64_BLANK -2            /* space, tab, CR, LF: skipped */
+#define B64_PAD   -3            /* '=' */
+
+static const signed char b64_values[256] = {
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -2, -2, -1, -1, -2, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -2, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1, -1, 63,
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -3, -1, -1,
+    -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, -1,
+    -1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+
+static const char *bad_base64_char(apr_pool_t *p, unsigned char c,
+                                   apr_size_t offset)
 {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    return apr_psprintf(p, "invalid character 0x%02X at offset %"
+                        APR_SIZE_T_FMT " in the base64 certificate%s",
+                        c, offset,
+                        c == '-' ? " (a PEM file? use file:PATH)" : "");
 }
 
-static int is_base64_char(char c)
+/* Decodes base64 in one pass, blanks skipped, alphabet and padding
+ * checked: 100,000 one-to-one mappings are 100,000 of these at start-up,
+ * and a compacted copy plus apr_base64's own passes cost twice as much. */
+static const char *decode_base64(apr_pool_t *p, const char *text,
+                                 unsigned char **out, apr_size_t *out_len)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-           || (c >= '0' && c <= '9') || c == '+' || c == '/';
-}
+    const unsigned char *in = (const unsigned char *)text;
+    apr_size_t i, sextets = 0, pad = 0, o = 0;
+    unsigned char *buf = apr_palloc(p, strlen(text) / 4 * 3 + 3);
+    apr_uint32_t acc = 0;
 
-/* Strips blanks and checks the alphabet and the padding; returns the
- * compact text in *out, or an error. */
-static const char *compact_base64(apr_pool_t *p, const char *text,
-                                  char **out, apr_size_t *out_len)
-{
-    apr_size_t i, n = 0, pad = 0;
-    char *buf = apr_palloc(p, strlen(text) + 1);
+    for (i = 0; in[i]; i++) {
+        int v = b64_values[in[i]];
 
-    for (i = 0; text[i]; i++) {
-        char c = text[i];
-
-        if (is_blank(c)) {
-            continue;
+        if (v >= 0 && pad == 0) {
+            acc = (acc << 6) | (apr_uint32_t)v;
+            if ((++sextets & 3) == 0) {
+                buf[o++] = (unsigned char)(acc >> 16);
+                buf[o++] = (unsigned char)(acc >> 8);
+                buf[o++] = (unsigned char)acc;
+            }
         }
-        if (c == '=') {
+        else if (v >= 0) {
+            return "bad base64 padding ('=' before the end)";
+        }
+        else if (v == B64_PAD) {
             pad++;
         }
-        else if (!is_base64_char(c) || pad > 0) {
-            if (pad > 0 && is_base64_char(c)) {
-                return "bad base64 padding ('=' before the end)";
-            }
-            return apr_psprintf(p, "invalid character 0x%02X at offset %"
-                                APR_SIZE_T_FMT " in the base64 certificate%s",
-                                (unsigned char)c, i,
-                                c == '-' ? " (a PEM file? use file:PATH)"
-                                         : "");
+        else if (v == B64_BAD) {
+            return bad_base64_char(p, in[i], i);
         }
-        buf[n++] = c;
     }
-    buf[n] = '\0';
-    if (n == 0) {
+    if (sextets + pad == 0) {
         return "empty certificate";
     }
-    if (n % 4 != 0 || pad > 2) {
+    if ((sextets + pad) % 4 != 0 || pad > 2) {
         return "bad base64 padding or length";
     }
+    if (sextets + pad > 2 * CERTMAP_MAX_CERT_FILE) {
+        return "certificate too large";
+    }
+    /* the last group: 3 sextets give 2 bytes, 2 give 1 */
+    if (pad == 1) {
+        acc <<= 6;
+        buf[o++] = (unsigned char)(acc >> 16);
+        buf[o++] = (unsigned char)(acc >> 8);
+    }
+    else if (pad == 2) {
+        acc <<= 12;
+        buf[o++] = (unsigned char)(acc >> 16);
+    }
     *out = buf;
-    *out_len = n;
+    *out_len = o;
     return NULL;
 }
 
-/* The X.509 Certificate structure (RFC 5280 4.1) as an ASN.1 template
- * that keeps the public key as raw bits.  d2i_X509 would do, but OpenSSL
- * 3.0 runs its provider decoders on the key, about 250 us a certificate:
- * 100,000 one-to-one mappings would then take half a minute to load.
- * Names are read as plain SEQUENCE OF SET OF (type, value) too, which
- * spares X509_NAME's canonical re-encoding (half the remaining cost).
- * The engine needs neither here: this only proves the bytes are one
- * well-formed certificate, every tag and length checked. */
+/* The DER check proves the bytes are one well-formed X.509 certificate
+ * (RFC 5280 4.1): every element of Certificate and TBSCertificate in
+ * order with its tag, every length definite, minimal and inside its
+ * parent, INTEGERs, OIDs and BIT STRINGs well-formed, and what the
+ * engine treats as opaque (algorithm parameters, attribute values,
+ * extensions' contents) one TLV each.  A hand-written walk,
+ * not OpenSSL: d2i_X509 runs the provider decoders on the key (about
+ * 250 us a certificate), and even an ASN.1 template allocates every
+ * element: 100,000 one-to-one mappings are checked at start-up.  Nothing
+ * here is kept; the certificate itself is never trusted by this check. */
 typedef struct {
-    ASN1_OBJECT *type;
-    ASN1_TYPE *value;
-} certmap_atv;
+    const unsigned char *p, *end;
+} der_t;
 
-typedef struct {
-    X509_ALGOR *algorithm;
-    ASN1_BIT_STRING *key;
-} certmap_spki;
+#define DER_INTEGER     0x02
+#define DER_BIT_STRING  0x03
+#define DER_OCTETS      0x04
+#define DER_OID         0x06
+#define DER_BOOLEAN     0x01
+#define DER_UTCTIME     0x17
+#define DER_GENTIME     0x18
+#define DER_SEQUENCE    0x30
+#define DER_SET         0x31
+#define DER_CONSTRUCTED 0x20
 
-typedef struct {
-    ASN1_INTEGER *version;
-    ASN1_INTEGER *serial;
-    X509_ALGOR *signature;
-    void *issuer;               /* SEQUENCE OF certmap_rdn */
-    X509_VAL *validity;
-    void *subject;
-    certmap_spki *key;
-    ASN1_BIT_STRING *issuer_uid;
-    ASN1_BIT_STRING *subject_uid;
-    STACK_OF(X509_EXTENSION) *extensions;
-} certmap_tbs;
+/* Reads one TLV of low tag number form; its contents go to *inner. */
+static int der_any(der_t *d, unsigned char *tag, der_t *inner)
+{
+    apr_size_t avail = (apr_size_t)(d->end - d->p), len, i, nlen;
 
-typedef struct {
-    certmap_tbs *tbs;
-    X509_ALGOR *algorithm;
-    ASN1_BIT_STRING *signature;
-} certmap_x509;
+    if (avail < 2 || (d->p[0] & 0x1f) == 0x1f) {
+        return 0;
+    }
+    *tag = d->p[0];
+    len = d->p[1];
+    i = 2;
+    if (len & 0x80) {
+        nlen = len & 0x7f;
+        /* no indefinite length, no leading zero, long form only >= 128 */
+        if (nlen == 0 || nlen > 4 || avail < 2 + nlen || d->p[2] == 0) {
+            return 0;
+        }
+        for (len = 0; i < 2 + nlen; i++) {
+            len = (len << 8) | d->p[i];
+        }
+        if (len < 0x80) {
+            return 0;
+        }
+    }
+    if (len > avail - i) {
+        return 0;
+    }
+    inner->p = d->p + i;
+    inner->end = inner->p + len;
+    d->p = inner->end;
+    return 1;
+}
 
-ASN1_SEQUENCE(certmap_atv) = {
-    ASN1_SIMPLE(certmap_atv, type, ASN1_OBJECT),
-    ASN1_SIMPLE(certmap_atv, value, ASN1_ANY)
-} static_ASN1_SEQUENCE_END(certmap_atv)
+/* Reads one TLV that must carry `tag`. */
+static int der_expect(der_t *d, unsigned char tag, der_t *inner)
+{
+    unsigned char got;
+    der_t save = *d;
 
-ASN1_ITEM_TEMPLATE(certmap_rdn) =
-    ASN1_EX_TEMPLATE_TYPE(ASN1_TFLG_SET_OF, 0, rdn, certmap_atv)
-static_ASN1_ITEM_TEMPLATE_END(certmap_rdn)
+    if (!der_any(d, &got, inner) || got != tag) {
+        *d = save;
+        return 0;
+    }
+    return 1;
+}
 
-ASN1_SEQUENCE(certmap_spki) = {
-    ASN1_SIMPLE(certmap_spki, algorithm, X509_ALGOR),
-    ASN1_SIMPLE(certmap_spki, key, ASN1_BIT_STRING)
-} static_ASN1_SEQUENCE_END(certmap_spki)
+/* Is the next TLV tagged `tag`?  (For OPTIONAL elements.) */
+static int der_peek(const der_t *d, unsigned char tag)
+{
+    return d->p < d->end && d->p[0] == tag;
+}
 
-ASN1_SEQUENCE(certmap_tbs) = {
-    ASN1_EXP_OPT(certmap_tbs, version, ASN1_INTEGER, 0),
-    ASN1_SIMPLE(certmap_tbs, serial, ASN1_INTEGER),
-    ASN1_SIMPLE(certmap_tbs, signature, X509_ALGOR),
-    ASN1_SEQUENCE_OF(certmap_tbs, issuer, certmap_rdn),
-    ASN1_SIMPLE(certmap_tbs, validity, X509_VAL),
-    ASN1_SEQUENCE_OF(certmap_tbs, subject, certmap_rdn),
-    ASN1_SIMPLE(certmap_tbs, key, certmap_spki),
-    ASN1_IMP_OPT(certmap_tbs, issuer_uid, ASN1_BIT_STRING, 1),
-    ASN1_IMP_OPT(certmap_tbs, subject_uid, ASN1_BIT_STRING, 2),
-    ASN1_EXP_SEQUENCE_OF_OPT(certmap_tbs, extensions, X509_EXTENSION, 3)
-} static_ASN1_SEQUENCE_END(certmap_tbs)
+/* Minimal two's complement, as OpenSSL requires. */
+static int der_integer_ok(der_t v)
+{
+    apr_size_t n = (apr_size_t)(v.end - v.p);
 
-ASN1_SEQUENCE(certmap_x509) = {
-    ASN1_SIMPLE(certmap_x509, tbs, certmap_tbs),
-    ASN1_SIMPLE(certmap_x509, algorithm, X509_ALGOR),
-    ASN1_SIMPLE(certmap_x509, signature, ASN1_BIT_STRING)
-} static_ASN1_SEQUENCE_END(certmap_x509)
+    return n == 1 || (n > 1 && !((v.p[0] == 0x00 && !(v.p[1] & 0x80))
+                                 || (v.p[0] == 0xff && (v.p[1] & 0x80))));
+}
+
+/* Base-128 sub-identifiers without padding, the last one complete. */
+static int der_oid_ok(der_t v)
+{
+    int start = 1;
+
+    if (v.p == v.end || (v.end[-1] & 0x80)) {
+        return 0;
+    }
+    for (; v.p < v.end; v.p++) {
+        if (start && *v.p == 0x80) {
+            return 0;
+        }
+        start = !(*v.p & 0x80);
+    }
+    return 1;
+}
+
+/* The count of unused bits first, at most 7, and 0 when empty. */
+static int der_bits_ok(der_t v)
+{
+    apr_size_t n = (apr_size_t)(v.end - v.p);
+
+    return n > 0 && v.p[0] <= 7 && (n > 1 || v.p[0] == 0);
+}
+
+static int der_integer(der_t *d)
+{
+    der_t v;
+
+    return der_expect(d, DER_INTEGER, &v) && der_integer_ok(v);
+}
+
+static int der_oid(der_t *d)
+{
+    der_t v;
+
+    return der_expect(d, DER_OID, &v) && der_oid_ok(v);
+}
+
+static int der_bit_string(der_t *d, unsigned char tag)
+{
+    der_t v;
+
+    return der_expect(d, tag, &v) && der_bits_ok(v);
+}
+
+/* The content rules OpenSSL's ANY decoding applies to the universal
+ * types, so that a value it refuses is refused here too. */
+static int der_universal_ok(unsigned char tag, der_t v)
+{
+    apr_size_t n = (apr_size_t)(v.end - v.p);
+
+    switch (tag) {
+    case DER_BOOLEAN:
+        return n == 1;
+    case DER_INTEGER:
+    case 0x0a:                  /* ENUMERATED */
+        return der_integer_ok(v);
+    case DER_BIT_STRING:
+        return der_bits_ok(v);
+    case 0x05:                  /* NULL */
+        return n == 0;
+    case DER_OID:
+        return der_oid_ok(v);
+    case 0x1c:                  /* UniversalString */
+        return n % 4 == 0;
+    case 0x1e:                  /* BMPString */
+        return n % 2 == 0;
+    case 0x00:                  /* end-of-contents is no value */
+    case 0x10:                  /* SEQUENCE and SET are constructed */
+    case 0x11:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+/* One opaque TLV of any tag (ASN.1 ANY).  Like d2i_X509, this does not
+ * look inside a SEQUENCE, SET or context-tagged value; DER has no
+ * constructed strings. */
+static int der_value(der_t *d)
+{
+    unsigned char tag;
+    der_t inner;
+
+    if (!der_any(d, &tag, &inner)) {
+        return 0;
+    }
+    if ((tag & 0xc0) != 0) {
+        return 1;
+    }
+    if (tag & DER_CONSTRUCTED) {
+        return tag == DER_SEQUENCE || tag == DER_SET;
+    }
+    return der_universal_ok(tag, inner);
+}
+
+/* Nothing may follow inside the enclosing element. */
+static int der_done(const der_t *d)
+{
+    return d->p == d->end;
+}
+
+/* AlgorithmIdentifier ::= SEQUENCE { OID, parameters ANY OPTIONAL } */
+static int der_algorithm(der_t *d)
+{
+    der_t a;
+
+    return der_expect(d, DER_SEQUENCE, &a) && der_oid(&a)
+           && (der_done(&a) || der_value(&a)) && der_done(&a);
+}
+
+/* Name ::= SEQUENCE OF SET OF SEQUENCE { type OID, value ANY } */
+static int der_name(der_t *d)
+{
+    der_t name, rdn, atv;
+
+    if (!der_expect(d, DER_SEQUENCE, &name)) {
+        return 0;
+    }
+    while (!der_done(&name)) {
+        if (!der_expect(&name, DER_SET, &rdn)) {
+            return 0;
+        }
+        while (!der_done(&rdn)) {
+            if (!der_expect(&rdn, DER_SEQUENCE, &atv) || !der_oid(&atv)
+                || !der_value(&atv) || !der_done(&atv)) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+static int der_time(der_t *d)
+{
+    der_t v;
+
+    return der_expect(d, DER_UTCTIME, &v) || der_expect(d, DER_GENTIME, &v);
+}
+
+static int der_validity(der_t *d)
+{
+    der_t val;
+
+    return der_expect(d, DER_SEQUENCE, &val) && der_time(&val)
+           && der_time(&val) && der_done(&val);
+}
+
+/* SubjectPublicKeyInfo, the key kept as raw bits. */
+static int der_key(der_t *d)
+{
+    der_t spki;
+
+    return der_expect(d, DER_SEQUENCE, &spki) && der_algorithm(&spki)
+           && der_bit_string(&spki, DER_BIT_STRING) && der_done(&spki);
+}
+
+/* [3] EXPLICIT SEQUENCE OF Extension, where
+ * Extension ::= SEQUENCE { OID, critical BOOLEAN OPTIONAL, OCTET STRING } */
+static int der_extensions(der_t *d)
+{
+    der_t wrap, list, ext, v;
+
+    if (!der_expect(d, 0xa3, &wrap)
+        || !der_expect(&wrap, DER_SEQUENCE, &list) || !der_done(&wrap)) {
+        return 0;
+    }
+    while (!der_done(&list)) {
+        if (!der_expect(&list, DER_SEQUENCE, &ext) || !der_oid(&ext)) {
+            return 0;
+        }
+        if (der_peek(&ext, DER_BOOLEAN)
+            && (!der_expect(&ext, DER_BOOLEAN, &v) || v.end - v.p != 1)) {
+            return 0;
+        }
+        if (!der_expect(&ext, DER_OCTETS, &v) || !der_done(&ext)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* TBSCertificate, version through extensions, nothing after them. */
+static int der_tbs(der_t *d)
+{
+    der_t tbs, version;
+
+    if (!der_expect(d, DER_SEQUENCE, &tbs)) {
+        return 0;
+    }
+    if (der_peek(&tbs, 0xa0)
+        && (!der_expect(&tbs, 0xa0, &version) || !der_integer(&version)
+            || !der_done(&version))) {
+        return 0;
+    }
+    if (!der_integer(&tbs) || !der_algorithm(&tbs) || !der_name(&tbs)
+        || !der_validity(&tbs) || !der_name(&tbs) || !der_key(&tbs)) {
+        return 0;
+    }
+    if (der_peek(&tbs, 0x81) && !der_bit_string(&tbs, 0x81)) {
+        return 0;
+    }
+    if (der_peek(&tbs, 0x82) && !der_bit_string(&tbs, 0x82)) {
+        return 0;
+    }
+    if (der_peek(&tbs, 0xa3) && !der_extensions(&tbs)) {
+        return 0;
+    }
+    return der_done(&tbs);
+}
 
 /* The DER must be exactly one X.509 certificate, nothing after it. */
 static const char *check_one_certificate(apr_pool_t *p,
                                          const unsigned char *der,
                                          apr_size_t der_len)
 {
-    const unsigned char *q = der;
-    ASN1_VALUE *cert;
+    der_t d = { der, der + der_len }, cert;
+    unsigned char tag;
 
     if (der_len == 0 || der_len > CERTMAP_MAX_CERT_FILE) {
         return "not an X.509 certificate (bad size)";
     }
-    cert = ASN1_item_d2i(NULL, &q, (long)der_len,
-                         ASN1_ITEM_rptr(certmap_x509));
-    if (cert == NULL) {
-        return apr_psprintf(p, "not an X.509 certificate (%s)",
-                            openssl_reason(p));
+    if (!der_any(&d, &tag, &cert) || tag != DER_SEQUENCE) {
+        return "not an X.509 certificate (no DER SEQUENCE)";
     }
-    ASN1_item_free(cert, ASN1_ITEM_rptr(certmap_x509));
-    if (q != der + der_len) {
+    if (!der_tbs(&cert) || !der_algorithm(&cert)
+        || !der_bit_string(&cert, DER_BIT_STRING) || !der_done(&cert)) {
+        return "not an X.509 certificate (malformed DER)";
+    }
+    if (!der_done(&d)) {
         return apr_psprintf(p, "%" APR_SIZE_T_FMT " bytes of trailing data "
                             "after the certificate",
-                            der_len - (apr_size_t)(q - der));
+                            (apr_size_t)(d.end - d.p));
     }
     return NULL;
 }
@@ -678,31 +972,19 @@ static const char *check_one_certificate(apr_pool_t *p,
 const char *certmap_der_from_base64(apr_pool_t *p, const char *text,
                                     unsigned char **der, apr_size_t *der_len)
 {
-    char *compact = NULL;
-    apr_size_t compact_len = 0;
-    unsigned char *out;
+    unsigned char *out = NULL;
+    apr_size_t n = 0;
     const char *err;
-    int n;
 
     if (text == NULL) {
         return "empty certificate";
     }
-    if ((err = compact_base64(p, text, &compact, &compact_len))) {
-        return err;
-    }
-    if (compact_len > 2 * CERTMAP_MAX_CERT_FILE) {
-        return "certificate too large";
-    }
-    out = apr_palloc(p, apr_base64_decode_len(compact));
-    n = apr_base64_decode_binary(out, compact);
-    if (n <= 0) {
-        return "bad base64";
-    }
-    if ((err = check_one_certificate(p, out, (apr_size_t)n))) {
+    if ((err = decode_base64(p, text, &out, &n))
+        || (err = check_one_certificate(p, out, n))) {
         return err;
     }
     *der = out;
-    *der_len = (apr_size_t)n;
+    *der_len = n;
     return NULL;
 }
 
@@ -928,8 +1210,7 @@ const char *certmap_table_add_one_to_one(certmap_table_t *t,
 {
     const certmap_mapping_t *other;
 
-    if (!EVP_Digest(der, der_len, m->fingerprint, NULL, EVP_sha256(),
-                    NULL)) {
+    if (!EVP_Digest(der, der_len, m->fingerprint, NULL, sha256(), NULL)) {
         return apr_psprintf(t->pool, "cannot digest the certificate (%s)",
                             openssl_reason(t->pool));
     }
@@ -1309,7 +1590,7 @@ const char *certmap_cert_parse(apr_pool_t *p, X509 *x509,
     }
     c->x509 = x509;
     apr_pool_cleanup_register(p, x509, release_x509, apr_pool_cleanup_null);
-    if (!X509_digest(x509, EVP_sha256(), c->sha256, &len)
+    if (!X509_digest(x509, sha256(), c->sha256, &len)
         || len != CERTMAP_SHA256_LEN) {
         return apr_psprintf(p, "cannot digest the certificate (%s)",
                             openssl_reason(p));

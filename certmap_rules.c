@@ -10,15 +10,22 @@
  * Indexes.  One-to-one mappings sit in an open-addressing table keyed by
  * the SHA-256 of the DER (the DER itself is not kept), so a lookup is O(1)
  * whatever the table size.  A many-to-one mapping is filed under one of
- * its rules, the most selective exact ("x"), prefix ("x*") or suffix
- * ("*x") rule at the time it is added, keyed by (field, case mode,
- * attribute type, value or affix); mappings without such a rule go to an
- * "unindexed" list.  A parsed certificate carries the same keys for its
- * own attribute values, so matching evaluates only the mappings filed
- * under those keys (or under a prefix or suffix of them, of the lengths
- * the table holds) plus the unindexed ones, merged in ascending
- * configuration order: the first full match is exactly the one
- * a plain in-order scan finds.  A trace asks for that plain scan.
+ * its exact ("x"), prefix ("x*"), suffix ("*x") or contains ("*x*")
+ * rules, keyed by (field, case mode, attribute type, value, affix or one
+ * 4-byte n-gram of x); any one will do, each being a necessary condition.
+ * The rule is chosen by expected selectivity, not in order: a sub-field
+ * weight (Issuer values are shared by every client of a CA, Subject
+ * C/O/L/S by an organisation, OU/DC/T by a department, CN/E/UID... name
+ * one subject) times the length of the list already under that key, so a
+ * rule every client passes is used only when nothing better exists.
+ * Mappings without such a rule go to an "unindexed" list.  A parsed
+ * certificate carries the same keys for its own attribute values, so
+ * matching evaluates only the mappings filed under those keys (or under
+ * a prefix, suffix or n-gram of them, of the lengths the table holds)
+ * plus the unindexed ones, merged in ascending configuration order: the
+ * first full match is exactly the one a plain in-order scan finds.  A
+ * trace asks for that plain scan.  Attribute types compare as OpenSSL
+ * NIDs where both sides have one.
  *
  * Tables are written only while the configuration is read; matching only
  * reads them and allocates nothing, so any number of threads may match
@@ -1522,14 +1529,64 @@ static apr_status_t release_x509(void *data)
     return APR_SUCCESS;
 }
 
-/* Decodes one attribute value; leaves a->value NULL when the value can
- * never match: undecodable, not UTF-8, or with an embedded NUL. */
-static void decode_value(apr_pool_t *p, const ASN1_STRING *data,
-                         certmap_field_e field, cert_attr_t *a)
+/* String types whose ASCII bytes ASN1_STRING_to_UTF8 passes through
+ * unchanged (it reads the 1-byte types as Latin-1, UTF8String as UTF-8). */
+static int ascii_compatible(int type)
+{
+    switch (type) {
+    case V_ASN1_UTF8STRING:
+    case V_ASN1_NUMERICSTRING:
+    case V_ASN1_PRINTABLESTRING:
+    case V_ASN1_T61STRING:
+    case V_ASN1_IA5STRING:
+    case V_ASN1_UTCTIME:
+    case V_ASN1_GENERALIZEDTIME:
+    case V_ASN1_VISIBLESTRING:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The fast path for the usual name value: ASCII without NUL in a type
+ * above is already its own UTF-8, so it is used in place (the
+ * certificate outlives cert) and folded with a byte loop; a copy is made
+ * only when it has upper case letters.  Returns 0 for anything else. */
+static int decode_ascii(apr_pool_t *p, const ASN1_STRING *data,
+                        cert_attr_t *a)
+{
+    const unsigned char *v = ASN1_STRING_get0_data(data);
+    apr_size_t i, n = (apr_size_t)ASN1_STRING_length(data), upper = 0;
+    char *folded;
+
+    if (v == NULL || !ascii_compatible(ASN1_STRING_type(data))) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (v[i] == 0 || v[i] >= 0x80) {
+            return 0;
+        }
+        upper += v[i] >= 'A' && v[i] <= 'Z';
+    }
+    a->value = a->folded = (const char *)v;
+    a->value_len = a->folded_len = n;
+    if (upper) {
+        a->folded = folded = apr_palloc(p, n);
+        for (i = 0; i < n; i++) {
+            folded[i] = (char)fold_code_point(v[i]);
+        }
+    }
+    return 1;
+}
+
+/* Any other value, through OpenSSL's conversion to UTF-8 and Unicode
+ * folding; a->value stays NULL when the value can never match:
+ * undecodable, not UTF-8, or with an embedded NUL. */
+static void decode_utf8(apr_pool_t *p, const ASN1_STRING *data,
+                        cert_attr_t *a)
 {
     unsigned char *utf8 = NULL;
     int n = ASN1_STRING_to_UTF8(&utf8, data);
-    int i;
 
     if (n < 0) {
         ERR_clear_error();
@@ -1542,6 +1599,18 @@ static void decode_value(apr_pool_t *p, const ASN1_STRING *data,
         a->folded = fold_utf8(p, a->value, a->value_len, &a->folded_len);
     }
     OPENSSL_free(utf8);
+}
+
+/* Decodes one attribute value and builds its index keys.  Values are
+ * compared by length, never as C strings: a->value need not end in NUL. */
+static void decode_value(apr_pool_t *p, const ASN1_STRING *data,
+                         certmap_field_e field, cert_attr_t *a)
+{
+    int i;
+
+    if (!decode_ascii(p, data, a)) {
+        decode_utf8(p, data, a);
+    }
     if (a->value == NULL || a->oid_len > CERTMAP_MAX_KEY_OID) {
         return;
     }

@@ -463,6 +463,36 @@ static void test_embedded_nul_and_bad_values(void **state)
     assert_true(hits(c, "Subject", "L", "Z\xc3\x9cRICH", "CaseInsensitive"));
 }
 
+/* ASCII values are used in place and folded byte by byte; a 1-byte
+ * string type with a high byte goes through OpenSSL's Latin-1 reading. */
+static void test_string_types(void **state)
+{
+    X509_NAME *s = X509_NAME_new(), *i = X509_NAME_new();
+    certmap_cert_t *c;
+
+    add_raw(s, NID_organizationName, V_ASN1_PRINTABLESTRING, "Contoso Ltd",
+            11);
+    add_raw(s, NID_organizationalUnitName, V_ASN1_T61STRING, "Caf\xe9", 4);
+    add_raw(s, NID_commonName, V_ASN1_IA5STRING, "", 0);
+    add_raw(s, NID_pkcs9_emailAddress, V_ASN1_IA5STRING, "Kim@Contoso.COM",
+            15);
+    add_raw(s, NID_title, V_ASN1_UTF8STRING, "lower only", 10);
+    add_entries(i, "CN=CA");
+    c = parse(make_cert_names(s, i, 4));
+
+    assert_true(hits(c, "Subject", "O", "Contoso Ltd", NULL));
+    assert_false(hits(c, "Subject", "O", "contoso ltd", NULL));
+    assert_true(hits(c, "Subject", "O", "CONTOSO*", "CaseInsensitive"));
+    assert_true(hits(c, "Subject", "OU", "Caf\xc3\xa9", NULL));
+    assert_true(hits(c, "Subject", "OU", "*F\xc3\x89", "CaseInsensitive"));
+    assert_true(hits(c, "Subject", "CN", "*", NULL));
+    assert_false(hits(c, "Subject", "CN", "x*", NULL));
+    assert_true(hits(c, "Subject", "E", "*@contoso.com", "CaseInsensitive"));
+    assert_false(hits(c, "Subject", "E", "*@contoso.com", NULL));
+    assert_true(hits(c, "Subject", "T", "LOWER ONLY", "CaseInsensitive"));
+    assert_true(hits(c, "Subject", "T", "*r o*", NULL));
+}
+
 /* ---- mapping order ------------------------------------------------------ */
 
 static void test_first_match_wins(void **state)
@@ -1344,6 +1374,7 @@ int main(void)
         cmocka_unit_test_teardown(test_dn_string_injection, clear_pool),
         cmocka_unit_test_teardown(test_embedded_nul_and_bad_values,
                                   clear_pool),
+        cmocka_unit_test_teardown(test_string_types, clear_pool),
         cmocka_unit_test_teardown(test_first_match_wins, clear_pool),
         cmocka_unit_test_teardown(test_mapping_without_rules, clear_pool),
         cmocka_unit_test_teardown(test_nested_tables, clear_pool),

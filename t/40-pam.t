@@ -15,18 +15,6 @@ plan tests => 23, need_module 'ssl';
 sub r { request('certmap_ssl', @_) }
 sub su { my ($s, $b, $h) = @_; return "$s/" . ($h->{'x-cm-sub'} // '') . '/' . ($h->{'x-cm-remote-user'} // '') }
 
-my $passdb = gen_dir() . '/passdb';
-sub set_password {
-    my ($user, $pw) = @_;
-    open my $in, '<', $passdb or die "$passdb: $!";
-    my @l = <$in>;
-    close $in;
-    s/^\Q$user\E:[^:]*:/$user:$pw:/ for @l;
-    open my $out, '>', "$passdb.new" or die;
-    print $out @l;
-    close $out;
-    rename "$passdb.new", $passdb or die;
-}
 
 is(su(r('/pam/right', 'alice')), '200/0/alice', '[logged on] right password -> 200 as alice');
 {

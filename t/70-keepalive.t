@@ -13,18 +13,6 @@ use IO::Socket::SSL;
 
 plan tests => 18, need_module 'ssl';
 
-my $passdb = gen_dir() . '/passdb';
-sub set_password {
-    my ($user, $pw) = @_;
-    open my $in, '<', $passdb or die "$passdb: $!";
-    my @l = <$in>;
-    close $in;
-    s/^\Q$user\E:[^:]*:/$user:$pw:/ for @l;
-    open my $out, '>', "$passdb.new" or die;
-    print $out @l;
-    close $out;
-    rename "$passdb.new", $passdb or die;
-}
 
 my $sock = IO::Socket::SSL->new(
     PeerHost        => '127.0.0.1',

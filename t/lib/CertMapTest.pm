@@ -16,7 +16,7 @@ use Apache::Test ();
 
 our @EXPORT = qw(request pki error_log_mark error_log_since access_log_mark
                  access_log_since cert_info t_dir gen_dir httpd_bin
-                 has_curl);
+                 has_curl set_password);
 
 my $TMP = tempdir('certmap-curl-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 
@@ -25,6 +25,21 @@ sub pki     { my $f = shift; my $d = t_dir() . '/pki/out'; defined $f ? "$d/$f" 
 sub gen_dir { pki('gen') }
 sub httpd_bin { Apache::Test::vars('httpd') }
 sub has_curl { -x '/usr/bin/curl' }
+
+# set_password(USER, PASSWORD): changes USER's password in the pam_matrix
+# passdb the test httpd's PAM services read (atomically, by rename).
+sub set_password {
+    my ($user, $pw) = @_;
+    my $passdb = gen_dir() . '/passdb';
+    open my $in, '<', $passdb or die "$passdb: $!";
+    my @l = <$in>;
+    close $in;
+    s/^\Q$user\E:[^:]*:/$user:$pw:/ for @l;
+    open my $out, '>', "$passdb.new" or die "$passdb.new: $!";
+    print $out @l;
+    close $out;
+    rename "$passdb.new", $passdb or die "rename $passdb: $!";
+}
 
 sub port {
     my $vhost = shift;

@@ -15,6 +15,7 @@
 #include "http_core.h"
 
 #include "certmap_private.h"
+#include "certmap_directory.h"
 
 #define CERTMAP_MAX_CACHE_TIMEOUT (30 * 24 * 3600)
 
@@ -31,6 +32,8 @@ void *certmap_create_dir_conf(apr_pool_t *p, char *dir)
     dc->inherit = CERTMAP_UNSET;
     dc->pam = CERTMAP_UNSET;
     dc->logon_cache_timeout = CERTMAP_UNSET;
+    dc->dir_enabled = CERTMAP_UNSET;
+    dc->dir_cache_timeout = CERTMAP_UNSET;
     return dc;
 }
 
@@ -75,6 +78,13 @@ void *certmap_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     CERTMAP_MERGE_INT(logon_cache_timeout);
     CERTMAP_MERGE_PTR(default_domain);
     CERTMAP_MERGE_PTR(pam_service);
+    CERTMAP_MERGE_INT(dir_enabled);
+    CERTMAP_MERGE_PTR(dir_url);
+    CERTMAP_MERGE_PTR(dir_bind_dn);
+    CERTMAP_MERGE_PTR(dir_bind_password);
+    CERTMAP_MERGE_PTR(dir_match);
+    CERTMAP_MERGE_PTR(dir_mapping_attr);
+    CERTMAP_MERGE_INT(dir_cache_timeout);
 
     /* CertMapInheritMappings speaks about the scope it is written in and
      * is consumed by this merge; a deeper scope starts again from On. */
@@ -651,5 +661,28 @@ const command_rec certmap_cmds[] = {
     AP_INIT_TAKE1("CertMapLogonCache", certmap_cache_set_provider, NULL,
                   RSRC_CONF, "socache provider[:args] for the shared "
                   "logon cache (default shmcb)"),
+    AP_INIT_FLAG("CertMapDirectory", certmap_directory_set_enabled, NULL,
+                 CERTMAP_DIR, "On to look unmapped certificates up in an "
+                 "LDAP directory"),
+    AP_INIT_TAKE1("CertMapDirectoryURL", certmap_directory_set_url, NULL,
+                  CERTMAP_DIR, "ldap[s]://host[:port]/BASE?ACCOUNTATTR?"
+                  "SCOPE?FILTER"),
+    AP_INIT_TAKE1("CertMapDirectoryBindDN", certmap_directory_set_bind_dn,
+                  NULL, CERTMAP_DIR, "DN to bind as (default anonymous)"),
+    AP_INIT_TAKE1("CertMapDirectoryBindPassword",
+                  certmap_directory_set_bind_password, NULL, CERTMAP_DIR,
+                  "Bind password: literal, file:PATH or env:NAME"),
+    AP_INIT_RAW_ARGS("CertMapDirectoryMatch", certmap_directory_set_match,
+                     NULL, CERTMAP_DIR, "Lookup methods in order: "
+                     "Certificate IssuerSerial SKI SHA1-PUKEY IssuerSubject "
+                     "Subject RFC822 UPN"),
+    AP_INIT_TAKE1("CertMapDirectoryMappingAttribute",
+                  certmap_directory_set_attribute, NULL, CERTMAP_DIR,
+                  "Attribute holding X509: strings (default "
+                  "altSecurityIdentities)"),
+    AP_INIT_TAKE1("CertMapDirectoryCacheTimeout",
+                  certmap_directory_set_cache_timeout, NULL, CERTMAP_DIR,
+                  "Seconds a found mapping is remembered (default 300, "
+                  "0 = off)"),
     { NULL }
 };

@@ -11,6 +11,7 @@
 #include "http_main.h"
 
 #include "certmap_private.h"
+#include "certmap_directory.h"
 
 #define CERTMAP_DUMP_DEFINE "DUMP_CERTMAP"
 
@@ -34,6 +35,7 @@ static void certmap_dump_settings(apr_pool_t *p, const certmap_dir_conf_t *dc)
            dc->logon_cache_timeout == CERTMAP_UNSET
                ? CERTMAP_DEFAULT_CACHE_TIMEOUT : dc->logon_cache_timeout,
            dc->default_domain ? dc->default_domain : "(none)");
+    certmap_directory_dump(p, dc);
 }
 
 static const char *certmap_dump_hex(apr_pool_t *p, const unsigned char *b,
@@ -110,7 +112,8 @@ static int certmap_dump_worth_it(const certmap_dir_conf_t *dc)
     return dc && ((dc->tables && !apr_is_empty_array(dc->tables))
                   || dc->enabled != CERTMAP_UNSET
                   || dc->ssl_flags != CERTMAP_UNSET
-                  || dc->inherit != CERTMAP_UNSET);
+                  || dc->inherit != CERTMAP_UNSET
+                  || dc->dir_enabled != CERTMAP_UNSET || dc->dir_url);
 }
 
 static void certmap_dump_scope(apr_pool_t *p, const char *label,

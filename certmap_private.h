@@ -70,6 +70,14 @@ typedef struct {
     const char *pam_service;        /* CertMapPAMService */
     int logon_cache_timeout;        /* CertMapLogonCacheTimeout, seconds */
     certmap_mapping_t *building;    /* <CertMapManyToOne> being read */
+    /* directory mapping (certmap_directory.c) */
+    int dir_enabled;                        /* CertMapDirectory */
+    const struct certmap_dir_url *dir_url;  /* CertMapDirectoryURL */
+    const char *dir_bind_dn;                /* CertMapDirectoryBindDN */
+    const char *dir_bind_password;          /* ...BindPassword, resolved */
+    const apr_array_header_t *dir_match;    /* of int; NULL: default */
+    const char *dir_mapping_attr;           /* ...MappingAttribute */
+    int dir_cache_timeout;                  /* ...CacheTimeout, seconds */
 } certmap_dir_conf_t;
 
 /* Per-server configuration. */

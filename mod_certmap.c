@@ -24,6 +24,7 @@
 
 #include "certmap_private.h"
 #include "certmap_pam.h"
+#include "certmap_directory.h"
 
 #define CERTMAP_AUTH_TYPE "Certificate"
 
@@ -307,8 +308,11 @@ static int certmap_map_and_logon(request_rec *r,
     certmap_outcome_e outcome;
 
     if (!m) {
-        return certmap_finish(r, CERTMAP_NOT_MAPPED, cert, NULL, NULL,
-                              "trusted certificate, no mapping matched");
+        /* CertMapDirectory: the directory may know the certificate. */
+        outcome = certmap_directory_map(r, dc, cert, &m, &reason);
+        if (outcome != CERTMAP_GRANTED) {
+            return certmap_finish(r, outcome, cert, NULL, NULL, reason);
+        }
     }
     if (m->permission == CERTMAP_DENY) {
         return certmap_finish(r, CERTMAP_MAPPER_DENIED, cert, m, NULL,

@@ -1,0 +1,1138 @@
+/* Licensed under the Apache License, Version 2.0.
+ *
+ * certmap_directory.c — directory mapping (IIS: Active Directory mapping).
+ *
+ * Owns the CertMapDirectory* directives, the LDAP lookup that runs when
+ * one-to-one and many-to-one mappings found nothing, the Active Directory
+ * altSecurityIdentities strings built from a certificate, and the shared
+ * cache of found mappings.
+ *
+ * LDAP connections come from mod_ldap's pool (util_ldap optional
+ * functions, as mod_authnz_ldap uses them): pooled per process, one
+ * request at a time per connection, safe under the threaded MPMs.  The
+ * searches themselves run on the pooled LDAP handle with libldap, since
+ * util_ldap offers no general search.
+ *
+ * Start-up work (the shared cache, its mutex, the mod_ldap check) is done
+ * by hooks this file registers the first time a CertMapDirectory
+ * directive is read in a configuration generation: httpd sorts hooks again
+ * after processing the configuration tree for exactly this use, and drops
+ * them all before the next generation reads its configuration.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "apr_strings.h"
+#include "apr_lib.h"
+#include "apr_optional.h"
+#include "apr_global_mutex.h"
+
+#include "ap_provider.h"
+#include "ap_socache.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "util_cfgtree.h"
+#include "util_mutex.h"
+#include "util_ldap.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "certmap_directory.h"
+
+#define DIR_DEFAULT_ATTR        "uid"
+#define DIR_DEFAULT_MAPPING     "altSecurityIdentities"
+#define DIR_MUTEX               "certmap-directory-cache"
+#define DIR_CACHE_DEFAULT       "shmcb"
+#define DIR_KEY_LEN             32
+#define DIR_MAX_ACCOUNT         256
+#define DIR_MAX_CACHE_TIMEOUT   (30 * 24 * 3600)
+#define DIR_UPN_OID             "1.3.6.1.4.1.311.20.2.3"
+
+/* CertMapDirectoryMatch methods, in the contract's words. */
+typedef enum {
+    DIR_CERTIFICATE = 1, DIR_ISSUER_SERIAL, DIR_SKI, DIR_SHA1_PUKEY,
+    DIR_ISSUER_SUBJECT, DIR_SUBJECT, DIR_RFC822, DIR_UPN
+} dir_method_e;
+
+static const struct {
+    const char *name;
+    dir_method_e method;
+} dir_methods[] = {
+    { "Certificate", DIR_CERTIFICATE }, { "IssuerSerial", DIR_ISSUER_SERIAL },
+    { "SKI", DIR_SKI }, { "SHA1-PUKEY", DIR_SHA1_PUKEY },
+    { "IssuerSubject", DIR_ISSUER_SUBJECT }, { "Subject", DIR_SUBJECT },
+    { "RFC822", DIR_RFC822 }, { "UPN", DIR_UPN }, { NULL, 0 }
+};
+
+static const dir_method_e dir_default_methods[] = {
+    DIR_CERTIFICATE, DIR_ISSUER_SERIAL, DIR_SKI, DIR_SHA1_PUKEY
+};
+
+/* A parsed CertMapDirectoryURL. */
+struct certmap_dir_url {
+    const char *text;           /* as configured: logs, cache key */
+    const char *host;
+    int port;
+    int secure;                 /* APR_LDAP_NONE or APR_LDAP_SSL */
+    const char *base;
+    int scope;
+    const char *attr;           /* ACCOUNTATTR */
+    const char *filter;         /* "(...)" */
+    const char *file;           /* where it was configured, for logs */
+    unsigned int line;
+};
+
+/* Per-generation state, set up before any request and only read after. */
+static struct {
+    int hooks_registered;
+    int used;                               /* CertMapDirectory On seen */
+    server_rec *s;
+    const ap_socache_provider_t *provider;
+    ap_socache_instance_t *cache;
+    apr_global_mutex_t *mutex;
+    unsigned char salt[32];
+    int ready;
+} dir_state;
+
+static APR_OPTIONAL_FN_TYPE(uldap_connection_find) *dir_ldap_find;
+static APR_OPTIONAL_FN_TYPE(uldap_connection_open) *dir_ldap_open;
+static APR_OPTIONAL_FN_TYPE(uldap_connection_close) *dir_ldap_close;
+static APR_OPTIONAL_FN_TYPE(uldap_connection_unbind) *dir_ldap_unbind;
+
+static const char *dir_error(cmd_parms *cmd, const char *reason)
+{
+    return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", reason, NULL);
+}
+
+/* ---- start-up: the shared cache, mod_ldap -------------------------------- */
+
+static int dir_retrieve_ldap(void)
+{
+    dir_ldap_find = APR_RETRIEVE_OPTIONAL_FN(uldap_connection_find);
+    dir_ldap_open = APR_RETRIEVE_OPTIONAL_FN(uldap_connection_open);
+    dir_ldap_close = APR_RETRIEVE_OPTIONAL_FN(uldap_connection_close);
+    dir_ldap_unbind = APR_RETRIEVE_OPTIONAL_FN(uldap_connection_unbind);
+    return dir_ldap_find && dir_ldap_open && dir_ldap_close
+           && dir_ldap_unbind;
+}
+
+/* A missing mod_ldap stops configtest instead of failing every request. */
+static int dir_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
+    if (dir_state.used && !dir_retrieve_ldap()) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "CERTMAP060: "
+                     "CertMapDirectory On needs mod_ldap "
+                     "(LoadModule ldap_module)");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+static apr_status_t dir_cache_cleanup(void *data)
+{
+    dir_state.ready = 0;
+    if (dir_state.cache) {
+        dir_state.provider->destroy(dir_state.cache, data);
+        dir_state.cache = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t dir_mutex_cleanup(void *data)
+{
+    dir_state.ready = 0;
+    if (dir_state.mutex) {
+        apr_global_mutex_destroy(dir_state.mutex);
+        dir_state.mutex = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+/* A second shmcb instance beside the logon cache: its mutex is private to
+ * certmap_cache.c.  The cache is an optimisation: without shmcb every
+ * request asks the directory. */
+static int dir_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s)
+{
+    static const struct ap_socache_hints hints = {
+        DIR_KEY_LEN, 64, apr_time_from_sec(60)
+    };
+    const char *err;
+    apr_status_t rv;
+
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG
+        || !dir_state.used) {
+        return OK;
+    }
+    dir_retrieve_ldap();
+    dir_state.provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP,
+                                            DIR_CACHE_DEFAULT,
+                                            AP_SOCACHE_PROVIDER_VERSION);
+    if (!dir_state.provider
+        || RAND_bytes(dir_state.salt, sizeof(dir_state.salt)) != 1) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "CERTMAP061: no "
+                     "directory mapping cache (load mod_socache_shmcb)");
+        return OK;
+    }
+    err = dir_state.provider->create(&dir_state.cache, NULL, ptemp, pconf);
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "CERTMAP062: no "
+                     "directory mapping cache: %s", err);
+        return OK;
+    }
+    if (dir_state.provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
+        rv = ap_global_mutex_create(&dir_state.mutex, NULL, DIR_MUTEX, NULL,
+                                    s, pconf, 0);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "CERTMAP063: "
+                         "cannot create the %s mutex", DIR_MUTEX);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        apr_pool_cleanup_register(pconf, NULL, dir_mutex_cleanup,
+                                  apr_pool_cleanup_null);
+    }
+    rv = dir_state.provider->init(dir_state.cache, DIR_MUTEX, &hints, s,
+                                  pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "CERTMAP064: cannot "
+                     "initialise the directory mapping cache");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    apr_pool_cleanup_register(pconf, s, dir_cache_cleanup,
+                              apr_pool_cleanup_null);
+    dir_state.s = s;
+    dir_state.ready = 1;
+    return OK;
+}
+
+static void dir_child_init(apr_pool_t *p, server_rec *s)
+{
+    apr_status_t rv;
+
+    if (!dir_state.ready || !dir_state.mutex) {
+        return;
+    }
+    rv = apr_global_mutex_child_init(&dir_state.mutex,
+                                     apr_global_mutex_lockfile(dir_state.mutex),
+                                     p);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "CERTMAP065: cannot "
+                     "attach the %s mutex; no directory cache in this "
+                     "child", DIR_MUTEX);
+        dir_state.ready = 0;
+    }
+}
+
+static apr_status_t dir_generation_end(void *data)
+{
+    memset(&dir_state, 0, sizeof(dir_state));
+    return APR_SUCCESS;
+}
+
+/* Once per configuration generation (see the file comment). */
+static void dir_register_hooks(cmd_parms *cmd)
+{
+    if (dir_state.hooks_registered) {
+        return;
+    }
+    dir_state.hooks_registered = 1;
+    apr_pool_cleanup_register(cmd->pool, NULL, dir_generation_end,
+                              apr_pool_cleanup_null);
+    ap_mutex_register(cmd->pool, DIR_MUTEX, NULL, APR_LOCK_DEFAULT, 0);
+    ap_hook_check_config(dir_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(dir_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(dir_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+/* ---- directives -------------------------------------------------------- */
+
+/* Is a CertMapDirectoryURL written in this section or one enclosing it?
+ * Read from the configuration tree, so the order of the lines does not
+ * matter. */
+static int dir_url_in_scope(cmd_parms *cmd)
+{
+    const ap_directive_t *d, *sib;
+
+    for (d = cmd->directive; d; d = d->parent) {
+        sib = d->parent ? d->parent->first_child : ap_conftree;
+        for (; sib; sib = sib->next) {
+            if (!strcasecmp(sib->directive, "CertMapDirectoryURL")) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+const char *certmap_directory_set_enabled(cmd_parms *cmd, void *dcv, int on)
+{
+    certmap_dir_conf_t *dc = dcv;
+
+    /* In .htaccess (read while serving requests) neither hooks nor the
+     * shared state may change, and the server's configuration tree is
+     * gone: a missing URL then shows as a 500 with a log line. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM) {
+        dir_register_hooks(cmd);
+        if (on && !dc->dir_url && !dir_url_in_scope(cmd)) {
+            return dir_error(cmd, "On needs a CertMapDirectoryURL in this "
+                             "section or an enclosing one");
+        }
+        dir_state.used |= on;
+    }
+    dc->dir_enabled = on;
+    return NULL;
+}
+
+const char *certmap_directory_set_url(cmd_parms *cmd, void *dcv,
+                                      const char *text)
+{
+    certmap_dir_conf_t *dc = dcv;
+    struct certmap_dir_url *url = apr_pcalloc(cmd->pool, sizeof(*url));
+    apr_ldap_url_desc_t *lud;
+    apr_ldap_err_t *result;
+    const char *f;
+
+    if (apr_ldap_url_parse(cmd->pool, text, &lud, &result) != 0) {
+        return dir_error(cmd, apr_psprintf(cmd->pool, "'%s': %s", text,
+                         result && result->reason ? result->reason
+                                                  : "not an LDAP URL"));
+    }
+    if (!lud->lud_host || !*lud->lud_host) {
+        return dir_error(cmd, apr_psprintf(cmd->pool, "'%s' names no host",
+                                           text));
+    }
+    url->text = text;
+    url->file = cmd->directive ? cmd->directive->filename : "(unknown)";
+    url->line = cmd->directive ? (unsigned int)cmd->directive->line_num : 0;
+    url->host = lud->lud_host;
+    url->secure = strncasecmp(text, "ldaps:", 6) ? APR_LDAP_NONE
+                                                 : APR_LDAP_SSL;
+    url->port = lud->lud_port ? lud->lud_port
+                              : (url->secure ? LDAPS_PORT : LDAP_PORT);
+    url->base = lud->lud_dn ? lud->lud_dn : "";
+    /* As mod_authnz_ldap: one level or the whole subtree. */
+    url->scope = lud->lud_scope == LDAP_SCOPE_ONELEVEL ? LDAP_SCOPE_ONELEVEL
+                                                       : LDAP_SCOPE_SUBTREE;
+    url->attr = (lud->lud_attrs && lud->lud_attrs[0]) ? lud->lud_attrs[0]
+                                                      : DIR_DEFAULT_ATTR;
+    f = lud->lud_filter;
+    url->filter = !f || !*f ? "(objectClass=*)"
+                  : (*f == '(' ? f : apr_pstrcat(cmd->pool, "(", f, ")",
+                                                 NULL));
+    dc->dir_url = url;
+    return NULL;
+}
+
+const char *certmap_directory_set_bind_dn(cmd_parms *cmd, void *dcv,
+                                          const char *dn)
+{
+    certmap_dir_conf_t *dc = dcv;
+
+    if (!*dn) {
+        return dir_error(cmd, "DN must not be empty");
+    }
+    dc->dir_bind_dn = dn;
+    return NULL;
+}
+
+const char *certmap_directory_set_bind_password(cmd_parms *cmd, void *dcv,
+                                                const char *spec)
+{
+    certmap_dir_conf_t *dc = dcv;
+    const char *err = certmap_secret_resolve(cmd, spec,
+                                             &dc->dir_bind_password);
+
+    return err ? dir_error(cmd, err) : NULL;
+}
+
+const char *certmap_directory_set_match(cmd_parms *cmd, void *dcv,
+                                        const char *args)
+{
+    certmap_dir_conf_t *dc = dcv;
+    apr_array_header_t *list = apr_array_make(cmd->pool, 8, sizeof(int));
+    const char *word;
+    int i;
+
+    while (*(word = ap_getword_conf(cmd->temp_pool, &args))) {
+        for (i = 0; dir_methods[i].name; i++) {
+            if (!strcasecmp(word, dir_methods[i].name)) {
+                break;
+            }
+        }
+        if (!dir_methods[i].name) {
+            return dir_error(cmd, apr_psprintf(cmd->pool, "unknown method "
+                "'%s' (expected Certificate, IssuerSerial, SKI, SHA1-PUKEY, "
+                "IssuerSubject, Subject, RFC822 or UPN)", word));
+        }
+        APR_ARRAY_PUSH(list, int) = dir_methods[i].method;
+    }
+    if (apr_is_empty_array(list)) {
+        return dir_error(cmd, "needs at least one method");
+    }
+    dc->dir_match = list;
+    return NULL;
+}
+
+const char *certmap_directory_set_attribute(cmd_parms *cmd, void *dcv,
+                                            const char *name)
+{
+    certmap_dir_conf_t *dc = dcv;
+    const char *c;
+
+    for (c = name; *c; c++) {
+        if (!apr_isalnum(*c) && *c != '-' && *c != ';' && *c != '.') {
+            break;
+        }
+    }
+    if (!*name || *c) {
+        return dir_error(cmd, apr_psprintf(cmd->pool, "'%s' is not an "
+                                           "attribute name", name));
+    }
+    dc->dir_mapping_attr = name;
+    return NULL;
+}
+
+const char *certmap_directory_set_cache_timeout(cmd_parms *cmd, void *dcv,
+                                                const char *arg)
+{
+    certmap_dir_conf_t *dc = dcv;
+    char *end;
+    apr_int64_t seconds;
+
+    errno = 0;
+    seconds = apr_strtoi64(arg, &end, 10);
+    if (errno || end == arg || *end || seconds < 0
+        || seconds > DIR_MAX_CACHE_TIMEOUT) {
+        return dir_error(cmd, apr_psprintf(cmd->pool, "'%s' is not a number "
+                         "of seconds from 0 to %d", arg,
+                         DIR_MAX_CACHE_TIMEOUT));
+    }
+    dc->dir_cache_timeout = (int)seconds;
+    return NULL;
+}
+
+/* ---- certificate to filter values --------------------------------------- */
+
+static const char *dir_hex(apr_pool_t *p, const unsigned char *b,
+                           apr_size_t n, int upper, int reversed)
+{
+    static const char lo[] = "0123456789abcdef", up[] = "0123456789ABCDEF";
+    const char *digits = upper ? up : lo;
+    char *s = apr_palloc(p, 2 * n + 1);
+    apr_size_t i;
+
+    for (i = 0; i < n; i++) {
+        unsigned char c = b[reversed ? n - 1 - i : i];
+        s[2 * i] = digits[c >> 4];
+        s[2 * i + 1] = digits[c & 15];
+    }
+    s[2 * n] = '\0';
+    return s;
+}
+
+/* RFC 4515: every byte that could end or widen the assertion, and every
+ * byte outside printable ASCII, becomes \XX. */
+static const char *dir_escape(apr_pool_t *p, const unsigned char *v,
+                              apr_size_t n)
+{
+    char *s = apr_palloc(p, 3 * n + 1), *o = s;
+    apr_size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (v[i] < 0x20 || v[i] > 0x7e || strchr("*()\\", v[i])) {
+            o += apr_snprintf(o, 4, "\\%02x", v[i]);
+        }
+        else {
+            *o++ = (char)v[i];
+        }
+    }
+    *o = '\0';
+    return s;
+}
+
+static const char *dir_escape_str(apr_pool_t *p, const char *v)
+{
+    return dir_escape(p, (const unsigned char *)v, strlen(v));
+}
+
+/* CryptoAPI's X.500 key for an attribute, as AD writes it. */
+static const char *dir_rdn_key(apr_pool_t *p, ASN1_OBJECT *obj)
+{
+    static const struct { int nid; const char *key; } keys[] = {
+        { NID_commonName, "CN" }, { NID_localityName, "L" },
+        { NID_organizationName, "O" }, { NID_organizationalUnitName, "OU" },
+        { NID_pkcs9_emailAddress, "E" }, { NID_countryName, "C" },
+        { NID_stateOrProvinceName, "S" }, { NID_streetAddress, "STREET" },
+        { NID_title, "T" }, { NID_givenName, "G" }, { NID_initials, "I" },
+        { NID_surname, "SN" }, { NID_domainComponent, "DC" },
+        { NID_serialNumber, "SERIALNUMBER" }, { NID_userId, "UID" },
+        { 0, NULL }
+    };
+    char oid[128];
+    int nid = OBJ_obj2nid(obj), i;
+
+    for (i = 0; keys[i].key; i++) {
+        if (keys[i].nid == nid) {
+            return keys[i].key;
+        }
+    }
+    if (OBJ_obj2txt(oid, sizeof(oid), obj, 1) <= 0) {
+        return NULL;
+    }
+    return apr_pstrcat(p, "OID.", oid, NULL);
+}
+
+/* A value as CertNameToStr quotes it: in "..." (inner quotes doubled) when
+ * it holds a separator or starts or ends with a space. */
+static const char *dir_rdn_value(apr_pool_t *p, X509_NAME_ENTRY *e)
+{
+    unsigned char *utf8 = NULL;
+    int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
+    const char *v, *c;
+    char *q, *o;
+
+    if (len < 0 || memchr(utf8, '\0', (size_t)len)) {
+        OPENSSL_free(utf8);
+        return NULL;        /* an embedded NUL never matches */
+    }
+    v = apr_pstrmemdup(p, (const char *)utf8, (apr_size_t)len);
+    OPENSSL_free(utf8);
+    if (!strpbrk(v, ",+=\"\n<>#;") && *v != ' '
+        && (!*v || v[strlen(v) - 1] != ' ')) {
+        return v;
+    }
+    o = q = apr_palloc(p, 2 * strlen(v) + 3);
+    *o++ = '"';
+    for (c = v; *c; c++) {
+        if (*c == '"') {
+            *o++ = '"';
+        }
+        *o++ = *c;
+    }
+    *o++ = '"';
+    *o = '\0';
+    return q;
+}
+
+/* The DN as AD writes it: most significant RDN first, "," between RDNs,
+ * "+" inside a multi-valued RDN. */
+static const char *dir_dn(apr_pool_t *p, const X509_NAME *name)
+{
+    const char *dn = "";
+    int i, n = X509_NAME_entry_count(name), prev_set = -1;
+
+    for (i = 0; i < n; i++) {
+        X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
+        const char *key = dir_rdn_key(p, X509_NAME_ENTRY_get_object(e));
+        const char *value = dir_rdn_value(p, e);
+        int set = X509_NAME_ENTRY_set(e);
+
+        if (!key || !value) {
+            return NULL;
+        }
+        dn = apr_pstrcat(p, dn, i == 0 ? "" : (set == prev_set ? "+" : ","),
+                         key, "=", value, NULL);
+        prev_set = set;
+    }
+    return dn;
+}
+
+/* The serial as AD writes it: the INTEGER's content bytes, reversed. */
+static const char *dir_serial_reversed(apr_pool_t *p, X509 *x509)
+{
+    const ASN1_INTEGER *serial = X509_get0_serialNumber(x509);
+    unsigned char *der = NULL, *c;
+    int len = i2d_ASN1_INTEGER(serial, NULL);
+    const char *hex;
+
+    if (len <= 2) {
+        return NULL;
+    }
+    der = apr_palloc(p, (apr_size_t)len);
+    c = der;
+    i2d_ASN1_INTEGER(serial, &c);
+    /* skip tag and (short or long form) length */
+    c = der + 2 + ((der[1] & 0x80) ? (der[1] & 0x7f) : 0);
+    hex = dir_hex(p, c, (apr_size_t)(der + len - c), 1, 1);
+    return hex;
+}
+
+/* Values of one kind of subjectAltName entry. */
+static apr_array_header_t *dir_san(apr_pool_t *p, X509 *x509, int type)
+{
+    apr_array_header_t *out = apr_array_make(p, 2, sizeof(const char *));
+    GENERAL_NAMES *names = X509_get_ext_d2i(x509, NID_subject_alt_name,
+                                            NULL, NULL);
+    int i;
+
+    for (i = 0; names && i < sk_GENERAL_NAME_num(names); i++) {
+        GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+        const ASN1_STRING *s = NULL;
+        char oid[64];
+
+        if (g->type != type) {
+            continue;
+        }
+        if (type == GEN_EMAIL) {
+            s = g->d.rfc822Name;
+        }
+        else if (type == GEN_OTHERNAME
+                 && OBJ_obj2txt(oid, sizeof(oid), g->d.otherName->type_id, 1) > 0
+                 && !strcmp(oid, DIR_UPN_OID)
+                 && g->d.otherName->value->type == V_ASN1_UTF8STRING) {
+            s = g->d.otherName->value->value.utf8string;
+        }
+        if (s && !memchr(ASN1_STRING_get0_data(s), '\0',
+                         (size_t)ASN1_STRING_length(s))) {
+            APR_ARRAY_PUSH(out, const char *) = apr_pstrmemdup(p,
+                (const char *)ASN1_STRING_get0_data(s),
+                (apr_size_t)ASN1_STRING_length(s));
+        }
+    }
+    GENERAL_NAMES_free(names);
+    return out;
+}
+
+/* RFC822: the SAN e-mail names, else the subject's emailAddress. */
+static apr_array_header_t *dir_emails(apr_pool_t *p, X509 *x509)
+{
+    apr_array_header_t *out = dir_san(p, x509, GEN_EMAIL);
+    const X509_NAME *subject = X509_get_subject_name(x509);
+    int i = -1;
+
+    while (apr_is_empty_array(out)
+           && (i = X509_NAME_get_index_by_NID(subject, NID_pkcs9_emailAddress,
+                                              i)) >= 0) {
+        const char *v = dir_rdn_value(p, X509_NAME_get_entry(subject, i));
+        if (v && *v != '"') {
+            APR_ARRAY_PUSH(out, const char *) = v;
+        }
+    }
+    return out;
+}
+
+/* (|(ATTR=PREFIX v1)(ATTR=PREFIX v2)...), or NULL for no value. */
+static const char *dir_any_of(apr_pool_t *p, const char *attr,
+                              const char *prefix, apr_array_header_t *values)
+{
+    const char *f = "";
+    int i;
+
+    for (i = 0; i < values->nelts; i++) {
+        const char *v = apr_pstrcat(p, prefix,
+                                    APR_ARRAY_IDX(values, i, const char *),
+                                    NULL);
+        f = apr_pstrcat(p, f, "(", attr, "=", dir_escape_str(p, v), ")",
+                        NULL);
+    }
+    return values->nelts ? apr_pstrcat(p, "(|", f, ")", NULL) : NULL;
+}
+
+static const char *dir_x509(apr_pool_t *p, const char *attr,
+                            const char *value)
+{
+    return value ? apr_pstrcat(p, "(", attr, "=",
+                               dir_escape_str(p, value), ")", NULL)
+                 : NULL;
+}
+
+/* Certificate: the DER as an octet string (Active Directory), or in
+ * OpenLDAP's certificateExactMatch form, which a server that does not
+ * know it treats as no match.  Either way the DER is compared after. */
+static const char *dir_cert_filter(apr_pool_t *p, X509 *x509)
+{
+    unsigned char *der = NULL;
+    int len = i2d_X509(x509, &der);
+    const char *escaped, *issuer, *serial;
+    BIGNUM *bn;
+    char *dec;
+    X509_NAME *name = X509_get_issuer_name(x509);
+    BIO *bio;
+    char *mem;
+    long n;
+
+    if (len <= 0) {
+        return NULL;
+    }
+    escaped = dir_escape(p, der, (apr_size_t)len);
+    OPENSSL_free(der);
+    bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x509), NULL);
+    dec = bn ? BN_bn2dec(bn) : NULL;
+    serial = dec ? apr_pstrdup(p, dec) : "0";
+    OPENSSL_free(dec);
+    BN_free(bn);
+    bio = BIO_new(BIO_s_mem());
+    if (!bio) {
+        return NULL;
+    }
+    X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253);
+    n = BIO_get_mem_data(bio, &mem);
+    issuer = apr_pstrmemdup(p, mem, (apr_size_t)n);
+    BIO_free(bio);
+    /* GSER string: double the quotes inside the issuer DN */
+    issuer = ap_escape_quotes(p, issuer);
+    return apr_pstrcat(p, "(|(userCertificate;binary=", escaped, ")",
+                       "(userCertificate=",
+                       dir_escape_str(p, apr_pstrcat(p, "{ serialNumber ",
+                           serial, ", issuer rdnSequence:\"", issuer,
+                           "\" }", NULL)),
+                       "))", NULL);
+}
+
+static const char *dir_method_filter(apr_pool_t *p, dir_method_e method,
+                                     const char *attr, X509 *x509)
+{
+    const char *issuer = dir_dn(p, X509_get_issuer_name(x509));
+    const char *subject = dir_dn(p, X509_get_subject_name(x509));
+    unsigned char sha1[EVP_MAX_MD_SIZE];
+    unsigned int sha1_len = 0;
+    const ASN1_OCTET_STRING *ski;
+
+    switch (method) {
+    case DIR_CERTIFICATE:
+        return dir_cert_filter(p, x509);
+    case DIR_ISSUER_SERIAL: {
+        const char *sr = dir_serial_reversed(p, x509);
+        return issuer && sr ? dir_x509(p, attr, apr_pstrcat(p, "X509:<I>",
+                                       issuer, "<SR>", sr, NULL)) : NULL;
+    }
+    case DIR_SKI:
+        ski = X509_get0_subject_key_id(x509);
+        return ski ? dir_x509(p, attr, apr_pstrcat(p, "X509:<SKI>",
+                              dir_hex(p, ASN1_STRING_get0_data(ski),
+                                      (apr_size_t)ASN1_STRING_length(ski),
+                                      0, 0), NULL)) : NULL;
+    case DIR_SHA1_PUKEY:
+        /* Despite its name, AD hashes the whole certificate (the SHA-1
+         * thumbprint Windows shows). */
+        if (!X509_digest(x509, EVP_sha1(), sha1, &sha1_len)) {
+            return NULL;
+        }
+        return dir_x509(p, attr, apr_pstrcat(p, "X509:<SHA1-PUKEY>",
+                        dir_hex(p, sha1, sha1_len, 0, 0), NULL));
+    case DIR_ISSUER_SUBJECT:
+        return issuer && subject ? dir_x509(p, attr, apr_pstrcat(p,
+                   "X509:<I>", issuer, "<S>", subject, NULL)) : NULL;
+    case DIR_SUBJECT:
+        return subject ? dir_x509(p, attr, apr_pstrcat(p, "X509:<S>",
+                                  subject, NULL)) : NULL;
+    case DIR_RFC822:
+        return dir_any_of(p, attr, "X509:<RFC822>", dir_emails(p, x509));
+    case DIR_UPN:
+        return dir_any_of(p, "userPrincipalName", "",
+                          dir_san(p, x509, GEN_OTHERNAME));
+    }
+    return NULL;
+}
+
+/* ---- the shared cache of found mappings ---------------------------------- */
+
+/* Key: SHA-256 of the per-start salt, everything that decides the answer
+ * (the bind password too: a scope with a wrong one must not find what a
+ * scope with the right one found), and the certificate's SHA-256.  The
+ * salt never leaves process memory, so no password can be tested against
+ * the cache offline.  Value: the time found, then the account. */
+static int dir_cache_key(const certmap_dir_conf_t *dc,
+                         const certmap_cert_t *cert,
+                         unsigned char key[DIR_KEY_LEN])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    const apr_array_header_t *m = dc->dir_match;
+    const char *fields[4];
+    unsigned int len = 0;
+    int ok, i;
+
+    fields[0] = dc->dir_url->text;
+    fields[1] = dc->dir_bind_dn ? dc->dir_bind_dn : "";
+    fields[2] = dc->dir_mapping_attr ? dc->dir_mapping_attr : "";
+    fields[3] = dc->dir_bind_password ? dc->dir_bind_password : "";
+    ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1
+         && EVP_DigestUpdate(ctx, "certmap-dir:", 12) == 1
+         && EVP_DigestUpdate(ctx, dir_state.salt, sizeof(dir_state.salt));
+    for (i = 0; ok && i < 4; i++) {
+        ok = EVP_DigestUpdate(ctx, fields[i], strlen(fields[i]) + 1) == 1;
+    }
+    if (ok && m) {
+        ok = EVP_DigestUpdate(ctx, m->elts, (size_t)m->nelts * sizeof(int));
+    }
+    ok = ok && EVP_DigestUpdate(ctx, certmap_cert_sha256(cert),
+                                CERTMAP_SHA256_LEN) == 1
+         && EVP_DigestFinal_ex(ctx, key, &len) == 1 && len == DIR_KEY_LEN;
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+static int dir_lock(request_rec *r, int lock)
+{
+    apr_status_t rv;
+
+    if (!dir_state.mutex) {
+        return 1;
+    }
+    rv = lock ? apr_global_mutex_lock(dir_state.mutex)
+              : apr_global_mutex_unlock(dir_state.mutex);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "CERTMAP066: cannot "
+                      "%s the directory cache", lock ? "lock" : "unlock");
+        return 0;
+    }
+    return 1;
+}
+
+static const char *dir_cache_lookup(request_rec *r,
+                                    const certmap_dir_conf_t *dc,
+                                    const certmap_cert_t *cert, int timeout)
+{
+    unsigned char key[DIR_KEY_LEN];
+    unsigned char value[sizeof(apr_time_t) + DIR_MAX_ACCOUNT];
+    unsigned int len = sizeof(value);
+    apr_time_t found, now = apr_time_now();
+    apr_status_t rv;
+
+    if (timeout <= 0 || !dir_state.ready || !dir_cache_key(dc, cert, key)
+        || !dir_lock(r, 1)) {
+        return NULL;
+    }
+    rv = dir_state.provider->retrieve(dir_state.cache, r->server, key,
+                                      sizeof(key), value, &len, r->pool);
+    dir_lock(r, 0);
+    if (rv != APR_SUCCESS || len <= sizeof(found)) {
+        return NULL;
+    }
+    memcpy(&found, value, sizeof(found));
+    /* a scope may trust a finding for less time than the one that
+     * stored it */
+    if (found > now || now - found >= apr_time_from_sec(timeout)) {
+        return NULL;
+    }
+    return apr_pstrmemdup(r->pool, (const char *)value + sizeof(found),
+                          len - sizeof(found));
+}
+
+static void dir_cache_store(request_rec *r, const certmap_dir_conf_t *dc,
+                            const certmap_cert_t *cert, int timeout,
+                            const char *account)
+{
+    unsigned char key[DIR_KEY_LEN];
+    unsigned char value[sizeof(apr_time_t) + DIR_MAX_ACCOUNT];
+    apr_size_t n = strlen(account);
+    apr_time_t now = apr_time_now();
+    apr_status_t rv;
+
+    if (timeout <= 0 || !dir_state.ready || n > DIR_MAX_ACCOUNT
+        || !dir_cache_key(dc, cert, key) || !dir_lock(r, 1)) {
+        return;
+    }
+    memcpy(value, &now, sizeof(now));
+    memcpy(value + sizeof(now), account, n);
+    rv = dir_state.provider->store(dir_state.cache, r->server, key,
+                                   sizeof(key),
+                                   now + apr_time_from_sec(timeout), value,
+                                   (unsigned int)(sizeof(now) + n), r->pool);
+    dir_lock(r, 0);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, "CERTMAP067: cannot "
+                      "remember the directory mapping");
+    }
+}
+
+/* ---- the search ------------------------------------------------------------ */
+
+typedef struct {
+    request_rec *r;
+    const certmap_dir_conf_t *dc;
+    util_ldap_connection_t *ldc;
+    X509 *x509;
+    int found;                  /* entries accepted by this method */
+    const char *account;        /* of the first one */
+    const char *dns;            /* their DNs, for the log */
+} dir_search_t;
+
+/* For Certificate: does the entry hold exactly this DER? */
+static int dir_entry_has_der(dir_search_t *s, LDAPMessage *e)
+{
+    struct berval **vals = ldap_get_values_len(s->ldc->ldap, e,
+                                               "userCertificate;binary");
+    unsigned char *der = NULL;
+    int len = i2d_X509(s->x509, &der), hit = 0, i;
+
+    for (i = 0; vals && vals[i] && len > 0 && !hit; i++) {
+        hit = vals[i]->bv_len == (ber_len_t)len
+              && !memcmp(vals[i]->bv_val, der, (size_t)len);
+    }
+    OPENSSL_free(der);
+    ldap_value_free_len(vals);
+    return hit;
+}
+
+static void dir_take_entry(dir_search_t *s, LDAPMessage *e,
+                           dir_method_e method)
+{
+    const struct certmap_dir_url *url = s->dc->dir_url;
+    char *dn = ldap_get_dn(s->ldc->ldap, e);
+    struct berval **vals;
+
+    if (method == DIR_CERTIFICATE && !dir_entry_has_der(s, e)) {
+        ldap_memfree(dn);
+        return;
+    }
+    vals = ldap_get_values_len(s->ldc->ldap, e, url->attr);
+    if (++s->found == 1 && vals && vals[0] && vals[0]->bv_len > 0
+        && !memchr(vals[0]->bv_val, '\0', vals[0]->bv_len)) {
+        s->account = apr_pstrmemdup(s->r->pool, vals[0]->bv_val,
+                                    vals[0]->bv_len);
+    }
+    s->dns = apr_pstrcat(s->r->pool, s->dns ? s->dns : "",
+                         s->dns ? "; " : "", dn ? dn : "?", NULL);
+    ldap_value_free_len(vals);
+    ldap_memfree(dn);
+}
+
+/* One search; LDAP_SUCCESS or the error (already logged by the caller). */
+static int dir_search(dir_search_t *s, dir_method_e method,
+                      const char *filter)
+{
+    const struct certmap_dir_url *url = s->dc->dir_url;
+    char *attrs[3];
+    LDAPMessage *res = NULL, *e;
+    int rc;
+
+    attrs[0] = (char *)url->attr;
+    attrs[1] = method == DIR_CERTIFICATE ? "userCertificate;binary" : NULL;
+    attrs[2] = NULL;
+    /* Two answers are enough to know there is more than one. */
+    rc = ldap_search_ext_s(s->ldc->ldap, url->base, url->scope,
+                           (char *)filter, attrs, 0, NULL, NULL, NULL, 2,
+                           &res);
+    if (rc == LDAP_SUCCESS || rc == LDAP_SIZELIMIT_EXCEEDED) {
+        for (e = ldap_first_entry(s->ldc->ldap, res); e;
+             e = ldap_next_entry(s->ldc->ldap, e)) {
+            dir_take_entry(s, e, method);
+        }
+        if (rc == LDAP_SIZELIMIT_EXCEEDED && s->found > 0) {
+            s->found = 2;
+        }
+        rc = LDAP_SUCCESS;
+    }
+    ldap_msgfree(res);
+    return rc;
+}
+
+static const char *dir_method_name(dir_method_e method)
+{
+    int i;
+
+    for (i = 0; dir_methods[i].name; i++) {
+        if (dir_methods[i].method == method) {
+            return dir_methods[i].name;
+        }
+    }
+    return "?";
+}
+
+/* Tries the methods in order on an open connection.  Returns the outcome
+ * and sets *account or *reason. */
+static certmap_outcome_e dir_run_methods(dir_search_t *s,
+                                         const char **account,
+                                         const char **reason)
+{
+    const certmap_dir_conf_t *dc = s->dc;
+    const char *attr = dc->dir_mapping_attr ? dc->dir_mapping_attr
+                                            : DIR_DEFAULT_MAPPING;
+    request_rec *r = s->r;
+    int n = dc->dir_match ? dc->dir_match->nelts
+                          : (int)(sizeof(dir_default_methods)
+                                  / sizeof(dir_default_methods[0]));
+    int i, rc;
+
+    for (i = 0; i < n; i++) {
+        dir_method_e method = dc->dir_match
+            ? (dir_method_e)APR_ARRAY_IDX(dc->dir_match, i, int)
+            : dir_default_methods[i];
+        const char *f = dir_method_filter(r->pool, method, attr, s->x509);
+
+        if (!f) {
+            continue;       /* the certificate has nothing of that kind */
+        }
+        f = apr_pstrcat(r->pool, "(&", dc->dir_url->filter, f, ")", NULL);
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "certmap: directory "
+                      "%s search %s", dir_method_name(method), f);
+        s->found = 0;
+        s->account = NULL;
+        s->dns = NULL;
+        rc = dir_search(s, method, f);
+        if (rc != LDAP_SUCCESS) {
+            *reason = apr_psprintf(r->pool, "directory %s search failed: "
+                                   "%s (%d)", dc->dir_url->text,
+                                   ldap_err2string(rc), rc);
+            return CERTMAP_INTERNAL_ERROR;
+        }
+        if (s->found > 1) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CERTMAP068: "
+                          "directory %s: method %s finds more than one "
+                          "entry (%s); refusing the certificate",
+                          dc->dir_url->text, dir_method_name(method),
+                          s->dns);
+            *reason = "directory mapping is ambiguous (more than one "
+                      "entry)";
+            return CERTMAP_NOT_MAPPED;
+        }
+        if (s->found == 1) {
+            if (!s->account) {
+                *reason = apr_psprintf(r->pool, "directory entry %s has no "
+                                       "usable %s", s->dns,
+                                       dc->dir_url->attr);
+                return CERTMAP_NOT_MAPPED;
+            }
+            *account = s->account;
+            *reason = apr_psprintf(r->pool, "directory %s, method %s, "
+                                   "entry %s", dc->dir_url->text,
+                                   dir_method_name(method), s->dns);
+            return CERTMAP_GRANTED;
+        }
+    }
+    *reason = "trusted certificate, no mapping matched (directory "
+              "included)";
+    return CERTMAP_NOT_MAPPED;
+}
+
+/* Connection from mod_ldap's pool, bound; the methods; the connection
+ * back.  An error drops the binding so the next request connects anew. */
+static certmap_outcome_e dir_lookup(request_rec *r,
+                                    const certmap_dir_conf_t *dc,
+                                    X509 *x509, const char **account,
+                                    const char **reason)
+{
+    const struct certmap_dir_url *url = dc->dir_url;
+    dir_search_t s;
+    certmap_outcome_e outcome;
+    int rc;
+
+    /* The statics are set before the children start when the server's
+     * configuration uses the directory; for .htaccess-only use, look the
+     * functions up here (a read of httpd's table, safe in any thread). */
+    APR_OPTIONAL_FN_TYPE(uldap_connection_find) *fn_find = dir_ldap_find
+        ? dir_ldap_find : APR_RETRIEVE_OPTIONAL_FN(uldap_connection_find);
+    APR_OPTIONAL_FN_TYPE(uldap_connection_open) *fn_open = dir_ldap_open
+        ? dir_ldap_open : APR_RETRIEVE_OPTIONAL_FN(uldap_connection_open);
+    APR_OPTIONAL_FN_TYPE(uldap_connection_close) *fn_close = dir_ldap_close
+        ? dir_ldap_close : APR_RETRIEVE_OPTIONAL_FN(uldap_connection_close);
+    APR_OPTIONAL_FN_TYPE(uldap_connection_unbind) *fn_unbind = dir_ldap_unbind
+        ? dir_ldap_unbind : APR_RETRIEVE_OPTIONAL_FN(uldap_connection_unbind);
+
+    if (!fn_find || !fn_open || !fn_close || !fn_unbind) {
+        *reason = "CertMapDirectory needs mod_ldap (LoadModule ldap_module)";
+        return CERTMAP_INTERNAL_ERROR;
+    }
+    memset(&s, 0, sizeof(s));
+    s.r = r;
+    s.dc = dc;
+    s.x509 = x509;
+    s.ldc = fn_find(r, url->host, url->port, dc->dir_bind_dn,
+                    dc->dir_bind_password, always, url->secure);
+    if (!s.ldc) {
+        *reason = "no LDAP connection available";
+        return CERTMAP_INTERNAL_ERROR;
+    }
+    rc = fn_open(r, s.ldc);
+    if (rc != LDAP_SUCCESS) {
+        *reason = apr_psprintf(r->pool, "directory %s: %s: %s (%d)",
+                               url->text, s.ldc->reason ? s.ldc->reason
+                                                        : "cannot connect",
+                               ldap_err2string(rc), rc);
+        fn_unbind(s.ldc);
+        fn_close(s.ldc);
+        return CERTMAP_INTERNAL_ERROR;
+    }
+    outcome = dir_run_methods(&s, account, reason);
+    if (outcome == CERTMAP_INTERNAL_ERROR) {
+        fn_unbind(s.ldc);
+    }
+    fn_close(s.ldc);
+    return outcome;
+}
+
+/* The mapping the rest of the request path sees; its source is the
+ * CertMapDirectoryURL line. */
+static certmap_mapping_t *dir_mapping(request_rec *r,
+                                      const certmap_dir_conf_t *dc,
+                                      const char *account)
+{
+    certmap_mapping_t *m = apr_pcalloc(r->pool, sizeof(*m));
+
+    m->name = "directory";
+    m->user = account;
+    m->password = NULL;     /* account management only */
+    m->file = dc->dir_url->file;
+    m->line = dc->dir_url->line;
+    m->permission = CERTMAP_ALLOW;
+    m->enabled = 1;
+    return m;
+}
+
+certmap_outcome_e certmap_directory_map(request_rec *r,
+                                        const certmap_dir_conf_t *dc,
+                                        const certmap_cert_t *cert,
+                                        const certmap_mapping_t **m,
+                                        const char **reason)
+{
+    int timeout = dc->dir_cache_timeout == CERTMAP_UNSET
+                  ? CERTMAP_DEFAULT_CACHE_TIMEOUT : dc->dir_cache_timeout;
+    const char *account = NULL;
+    certmap_outcome_e outcome;
+
+    *m = NULL;
+    if (dc->dir_enabled != 1) {
+        *reason = "trusted certificate, no mapping matched";
+        return CERTMAP_NOT_MAPPED;
+    }
+    if (!dc->dir_url) {
+        *reason = "CertMapDirectory On without CertMapDirectoryURL";
+        return CERTMAP_INTERNAL_ERROR;
+    }
+    account = dir_cache_lookup(r, dc, cert, timeout);
+    if (account) {
+        *reason = apr_psprintf(r->pool, "directory mapping cached (%s)",
+                               dc->dir_url->text);
+        *m = dir_mapping(r, dc, account);
+        return CERTMAP_GRANTED;
+    }
+    outcome = dir_lookup(r, dc, certmap_cert_x509(cert), &account, reason);
+    if (outcome == CERTMAP_GRANTED) {
+        dir_cache_store(r, dc, cert, timeout, account);
+        *m = dir_mapping(r, dc, account);
+    }
+    return outcome;
+}
+
+/* ---- -D DUMP_CERTMAP ------------------------------------------------------- */
+
+void certmap_directory_dump(apr_pool_t *p, const certmap_dir_conf_t *dc)
+{
+    const char *methods = "";
+    int n = dc->dir_match ? dc->dir_match->nelts
+                          : (int)(sizeof(dir_default_methods)
+                                  / sizeof(dir_default_methods[0]));
+    int i;
+
+    if (dc->dir_enabled == CERTMAP_UNSET && !dc->dir_url) {
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        methods = apr_pstrcat(p, methods, i ? " " : "", dir_method_name(
+            dc->dir_match ? (dir_method_e)APR_ARRAY_IDX(dc->dir_match, i, int)
+                          : dir_default_methods[i]), NULL);
+    }
+    printf("    Directory %s, URL %s, bind %s%s; match %s; attribute %s; "
+           "cache %ds\n", dc->dir_enabled == 1 ? "On" : "Off",
+           dc->dir_url ? dc->dir_url->text : "(none)",
+           dc->dir_bind_dn ? dc->dir_bind_dn : "anonymous",
+           dc->dir_bind_password ? " password ***" : "", methods,
+           dc->dir_mapping_attr ? dc->dir_mapping_attr : DIR_DEFAULT_MAPPING,
+           dc->dir_cache_timeout == CERTMAP_UNSET
+               ? CERTMAP_DEFAULT_CACHE_TIMEOUT : dc->dir_cache_timeout);
+}

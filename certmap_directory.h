@@ -1,0 +1,44 @@
+/* Licensed under the Apache License, Version 2.0.
+ *
+ * certmap_directory.h — the directory mapping (certmap_directory.c) as the
+ * rest of the module sees it: the CertMapDirectory* directive handlers and
+ * the one request-time call made when the local mappings found nothing.
+ */
+
+#ifndef CERTMAP_DIRECTORY_H
+#define CERTMAP_DIRECTORY_H
+
+#include "certmap_private.h"
+
+/* Directive handlers (scope dir), referenced by certmap_cmds[]. */
+const char *certmap_directory_set_enabled(cmd_parms *cmd, void *dcv, int on);
+const char *certmap_directory_set_url(cmd_parms *cmd, void *dcv,
+                                      const char *url);
+const char *certmap_directory_set_bind_dn(cmd_parms *cmd, void *dcv,
+                                          const char *dn);
+const char *certmap_directory_set_bind_password(cmd_parms *cmd, void *dcv,
+                                                const char *spec);
+const char *certmap_directory_set_match(cmd_parms *cmd, void *dcv,
+                                        const char *args);
+const char *certmap_directory_set_attribute(cmd_parms *cmd, void *dcv,
+                                            const char *name);
+const char *certmap_directory_set_cache_timeout(cmd_parms *cmd, void *dcv,
+                                                const char *arg);
+
+/* Called when one-to-one and many-to-one found nothing.  With
+ * CertMapDirectory Off: CERTMAP_NOT_MAPPED.  Otherwise asks the directory:
+ * CERTMAP_GRANTED with *m a mapping (allocated in r->pool) naming the
+ * account found, CERTMAP_NOT_MAPPED (none, or more than one), or
+ * CERTMAP_INTERNAL_ERROR (directory unreachable, bind or search failed).
+ * *reason says why for the log line. */
+certmap_outcome_e certmap_directory_map(request_rec *r,
+                                        const certmap_dir_conf_t *dc,
+                                        const certmap_cert_t *cert,
+                                        const certmap_mapping_t **m,
+                                        const char **reason);
+
+/* `-D DUMP_CERTMAP`: one line of directory settings for a scope that has
+ * any (bind password as ***). */
+void certmap_directory_dump(apr_pool_t *p, const certmap_dir_conf_t *dc);
+
+#endif /* CERTMAP_DIRECTORY_H */

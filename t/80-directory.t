@@ -1,0 +1,216 @@
+# Contract: "Directory mapping (IIS: Active Directory mapping)".  The
+# directory is the private slapd tests/run-httpd-tests.sh starts
+# (tests/ldap/slapd.sh); its entries are those of tests/ldap/entries.sh, one
+# account per certificate and method, written as Active Directory writes
+# them.  Locations: t/conf/directory.conf.in (virtual host certmap_dir).
+use strict;
+use warnings FATAL => 'all';
+use Apache::Test qw(-withtestmore);
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use CertMapTest;
+use File::Temp qw(tempdir);
+
+plan tests => 163, need_module 'ssl', need_module 'ldap';
+
+my $ldap_dir = gen_dir() . '/ldap';
+my %env;
+{
+    open my $f, '<', "$ldap_dir/env" or die "$ldap_dir/env: $!";
+    while (<$f>) { chomp; my ($k, $v) = split /=/, $_, 2; $env{$k} = $v; }
+}
+my $ldap_url = "ldap://127.0.0.1:$env{CERTMAP_LDAP_PORT}/";
+
+# expect(PATH, CERT, STATUS, SUBSTATUS, USER, NAME): 3 assertions
+sub expect {
+    my ($path, $cert, $status, $sub, $user, $name) = @_;
+    my ($s, $b, $h, $err) = request('certmap_dir', $path, $cert);
+    is($s, $status, "$name: status") or diag("curl: $err\nbody: $b");
+    is($h->{'x-cm-sub'} // '', $sub, "$name: certmap-substatus");
+    if (defined $user) {
+        my $map = $user =~ /^(o2o|m2o)-/
+            ? ($1 eq 'o2o' ? 'one-to-one' : 'bobs') : 'directory';
+        is(($h->{'x-cm-remote-user'} // '') . '|' . ($h->{'x-cm-map'} // ''),
+           "$user|$map", "$name: REMOTE_USER|CERTMAP_MAPPING");
+    } else {
+        is($h->{'x-cm-remote-user'} // '', '', "$name: no user");
+    }
+}
+
+# ---- each method -------------------------------------------------------------
+expect('/x/dir/m/cert', 'alice', 200, 0, 'dir-cert', '[Certificate] userCertificate;binary holds the DER');
+expect('/x/dir/m/cert', 'alice_renewed', 403, 16, undef, '[Certificate] renewed cert, same names: not mapped');
+expect('/x/dir/m/issuerserial', 'bob', 200, 0, 'dir-sr', '[IssuerSerial] X509:<I>..<SR> reversed serial');
+expect('/x/dir/m/issuerserial', 'mallory', 403, 16, undef, '[IssuerSerial] serial written forward never matches');
+expect('/x/dir/m/ski', 'carol', 200, 0, 'dir-ski', '[SKI] X509:<SKI>');
+expect('/x/dir/m/ski', 'bob', 403, 16, undef, '[SKI] other key: not mapped');
+expect('/x/dir/m/sha1', 'unicode', 200, 0, 'dir-sha1', '[SHA1-PUKEY] X509:<SHA1-PUKEY>');
+expect('/x/dir/m/sha1', 'alice', 403, 16, undef, '[SHA1-PUKEY] other cert: not mapped');
+expect('/x/dir/m/issuersubject', 'via_intermediate', 200, 0, 'dir-is', '[IssuerSubject] X509:<I>..<S>.., issued by the intermediate');
+expect('/x/dir/m/issuersubject', 'bob', 403, 16, undef, '[IssuerSubject] other names: not mapped');
+expect('/x/dir/m/subject', 'commacn', 200, 0, 'dir-subject', '[Subject] X509:<S> with a quoted CN holding a comma');
+expect('/x/dir/m/subject', 'bob', 403, 16, undef, '[Subject] none: 403.16');
+expect('/x/dir/m/rfc822', 'alice', 200, 0, 'dir-mail', '[RFC822] X509:<RFC822> e-mail address');
+expect('/x/dir/m/rfc822', 'bob', 403, 16, undef, '[RFC822] no e-mail address: not mapped');
+expect('/x/dir/m/upn', "gen/ldap/upn", 200, 0, 'dir-upn', '[UPN] SAN UPN equals userPrincipalName');
+expect('/x/dir/m/upn', 'alice', 403, 16, undef, '[UPN] no UPN in the cert: not mapped');
+expect('/x/dir/m/other-attr', 'carol', 403, 16, undef, '[MappingAttribute] strings looked for in the configured attribute only');
+
+# ---- defaults and order ------------------------------------------------------
+expect('/x/dir/default', 'alice', 200, 0, 'dir-cert', '[default methods] Certificate');
+expect('/x/dir/default', 'bob', 200, 0, 'dir-sr', '[default methods] IssuerSerial');
+expect('/x/dir/default', 'unicode', 200, 0, 'dir-sha1', '[default methods] SHA1-PUKEY');
+expect('/x/dir/default', 'commacn', 403, 16, undef, '[default methods] Subject is not among them');
+expect('/x/dir/off', 'alice', 403, 16, undef, '[CertMapDirectory Off] directory not asked');
+expect('/x/dir/order/ski-first', 'carol', 200, 0, 'dir-ski', '[order] SKI Certificate: SKI wins');
+expect('/x/dir/order/cert-first', 'carol', 200, 0, 'dir-carol-cert', '[order] Certificate SKI: Certificate wins');
+
+# ---- two entries -----------------------------------------------------------
+{
+    my $mark = error_log_mark();
+    expect('/x/dir/m/subject', 'mallory', 403, 16, undef, '[ambiguous] two entries: 403.16');
+    my $log = error_log_since($mark);
+    like($log, qr/more than one entry[^\n]*dir-dup1[^\n]*dir-dup2|more than one entry[^\n]*dir-dup2[^\n]*dir-dup1/,
+         '[ambiguous] error-log line names both entries');
+    like($log, qr/\[[^\]]*:error\][^\n]*more than one entry/, '[ambiguous] logged at level error');
+}
+
+# ---- local mappings first ------------------------------------------------------
+expect('/x/dir/precedence', 'alice', 200, 0, 'o2o-alice', '[precedence] one-to-one before the directory');
+expect('/x/dir/precedence', 'bob', 200, 0, 'm2o-bob', '[precedence] many-to-one before the directory');
+expect('/x/dir/precedence', 'carol', 200, 0, 'dir-carol-cert', '[precedence] unmapped locally: the directory');
+
+# ---- URL parts -----------------------------------------------------------------
+expect('/x/dir/filter', 'bob', 200, 0, 'dir-sr', '[URL filter] entry matching the filter');
+expect('/x/dir/filter', 'alice', 403, 16, undef, '[URL filter] entry outside the filter');
+expect('/x/dir/accountattr', 'carol', 200, 0, 'sn-dir-ski', '[URL ACCOUNTATTR] account read from sn');
+
+# ---- the directory failing -------------------------------------------------------
+for my $try (1, 2) {
+    my $mark = error_log_mark();
+    expect('/x/dir/down', 'alice', 500, 0, undef, "[down #$try] closed port: 500, no grant");
+    like(error_log_since($mark), qr/directory ldap:\/\/127\.0\.0\.1:\d+\/[^\n]*(connect|contact|down|Can't)/i,
+         "[down #$try] error log says the directory is unreachable");
+}
+expect('/x/dir/nobase', 'alice', 500, 0, undef, '[search error] missing base DN: 500');
+
+# ---- binding -----------------------------------------------------------------------
+expect('/x/dir/bind/file', 'bob', 200, 0, 'dir-private', '[bind] BindDN + file: password');
+expect('/x/dir/bind/env', 'bob', 200, 0, 'dir-private', '[bind] BindDN + env: password');
+expect('/x/dir/bind/anonymous', 'bob', 403, 16, undef, '[bind] anonymous cannot read ou=private');
+{
+    my $mark = error_log_mark();
+    expect('/x/dir/bind/wrong', 'bob', 500, 0, undef, '[bind] wrong password: 500');
+    my $log = error_log_since($mark);
+    unlike($log, qr/not-the-password|ldap-pw-Rt5v/, '[bind] no password in the error log');
+}
+
+# ---- the cache -----------------------------------------------------------------------
+sub ldapmodify {
+    my $ldif = shift;
+    my $dir = tempdir('certmap-ldif-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    open my $f, '>', "$dir/m.ldif" or die; print $f $ldif; close $f;
+    my $out = `ldapmodify -x -H $ldap_url -D cn=admin,dc=certmap,dc=test -w admin-Hk2p -f $dir/m.ldif 2>&1`;
+    return ($? >> 8, $out);
+}
+
+expect('/x/dir/cache/off', 'nulcn', 200, 0, 'dir-cache', '[cache] timeout 0: found');
+expect('/x/dir/cache/on', 'nulcn', 200, 0, 'dir-cache', '[cache] timeout 300: found and remembered');
+{
+    my ($rc, $out) = ldapmodify("dn: uid=dir-cache,ou=people,dc=certmap,dc=test\n"
+                                . "changetype: modify\ndelete: altSecurityIdentities\n");
+    is($rc, 0, '[cache] mapping removed from the directory') or diag($out);
+}
+expect('/x/dir/cache/on', 'nulcn', 200, 0, 'dir-cache', '[cache] still served within the timeout');
+expect('/x/dir/cache/off', 'nulcn', 403, 16, undef, '[cache] timeout 0: the directory is read again');
+expect('/x/dir/cache/on', 'nulcn', 200, 0, 'dir-cache', '[cache] remembered answer again');
+
+# ---- configtest -----------------------------------------------------------------------
+my $dir = tempdir('certmap-dirconf-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $httpd = httpd_bin();
+my $inherit = gen_dir() . '/inherit.conf';
+my $n = 0;
+
+# conf(LINES inside <Location /x>, [no_ldap]) -> (file, line of the first)
+sub conf {
+    my ($lines, $no_ldap) = @_;
+    my $file = sprintf '%s/case%02d.conf', $dir, ++$n;
+    my $inc = $inherit;
+    if ($no_ldap) {         # the suite's modules without mod_ldap
+        $inc = "$dir/inherit-noldap.conf";
+        open my $in, '<', $inherit or die "$inherit: $!";
+        open my $out, '>', $inc or die "$inc: $!";
+        print $out grep { !/ldap_module/ } <$in>;
+        close $in;
+        close $out;
+    }
+    my @head = (
+        "ServerRoot \"" . t_dir() . "\"", 'ServerName localhost',
+        "Include \"$inc\"",
+        'LoadModule certmap_module ${CERTMAP_MODULE}',
+        "PidFile \"$dir/httpd.pid\"", "ErrorLog \"$dir/error_log\"",
+        'Listen 127.0.0.1:9', '<Location /x>', 'CertMap On',
+    );
+    open my $f, '>', $file or die "$file: $!";
+    print $f "$_\n" for @head, @$lines, '</Location>';
+    close $f;
+    return ($file, scalar(@head) + 1);
+}
+
+sub configtest {
+    my $file = shift;
+    my $out = `"$httpd" -t -f "$file" 2>&1`;
+    return ($? >> 8, $out);
+}
+
+my $url = "CertMapDirectoryURL ${ldap_url}ou=people,dc=certmap,dc=test?uid?sub";
+my @bad = (
+    ['bad URL',             [$url, 'CertMapDirectoryURL http://example/x'], 1, qr/CertMapDirectoryURL[^\n]*http:\/\/example/],
+    ['URL without host',    ['CertMapDirectoryURL ldap:///dc=x?uid'], 0, qr/CertMapDirectoryURL[^\n]*(host|URL)/i],
+    ['unknown method',      [$url, 'CertMapDirectoryMatch Certificate Thumbprint'], 1, qr/CertMapDirectoryMatch[^\n]*Thumbprint/],
+    ['bad cache timeout',   ['CertMapDirectoryCacheTimeout soon'], 0, qr/CertMapDirectoryCacheTimeout[^\n]*soon/],
+    ['negative cache timeout', ['CertMapDirectoryCacheTimeout -1'], 0, qr/CertMapDirectoryCacheTimeout[^\n]*-1/],
+    ['On without a URL',    ['CertMapDirectory On'], 0, qr/CertMapDirectory[^\n]*CertMapDirectoryURL/],
+    ['bad On/Off',          [$url, 'CertMapDirectory Sometimes'], 1, qr/CertMapDirectory/],
+);
+for my $case (@bad) {
+    my ($name, $lines, $off, $re) = @$case;
+    my ($file, $first) = conf($lines);
+    my ($rc, $out) = configtest($file);
+    isnt($rc, 0, "[configtest] $name: httpd -t fails");
+    my $line = $first + $off;
+    like($out, qr/line $line of \Q$file\E/, "[configtest] $name: names file and line $line") or diag($out);
+    like($out, $re, "[configtest] $name: gives the reason") or diag($out);
+}
+{
+    my ($file) = conf([$url, 'CertMapDirectory On', 'CertMapDirectoryMatch upn rfc822 SKI',
+                       'CertMapDirectoryBindDN cn=reader,dc=certmap,dc=test',
+                       'CertMapDirectoryBindPassword env:CERTMAP_TEST_ENV_PW',
+                       'CertMapDirectoryCacheTimeout 0']);
+    my ($rc, $out) = configtest($file);
+    is($rc, 0, '[configtest] a valid directory configuration passes') or diag($out);
+    $out = `"$httpd" -t -D DUMP_CERTMAP -f "$file" 2>&1`;
+    like($out, qr/Directory On, URL ldap:[^\n]*bind cn=reader[^\n]* password \*\*\*; match UPN RFC822 SKI; attribute altSecurityIdentities; cache 0s/,
+         '[DUMP_CERTMAP] shows the directory settings') or diag($out);
+    unlike($out, qr/envpw-Mw3r/, '[DUMP_CERTMAP] bind password hidden');
+}
+{
+    # the URL may come after CertMapDirectory On, or from an enclosing scope
+    my ($file) = conf(['CertMapDirectory On', $url]);
+    my ($rc, $out) = configtest($file);
+    is($rc, 0, '[configtest] URL later in the same section') or diag($out);
+}
+{
+    my ($file) = conf(['CertMapDirectory On']);
+    open my $f, '>>', $file or die; print $f "$url\n"; close $f;
+    my ($rc, $out) = configtest($file);
+    is($rc, 0, '[configtest] URL at server level') or diag($out);
+}
+{
+    my ($file) = conf([$url, 'CertMapDirectory On'], 1);
+    my ($rc, $out) = configtest($file);
+    isnt($rc, 0, '[configtest] CertMapDirectory On without mod_ldap fails');
+    like($out . slurp("$dir/error_log"), qr/mod_ldap/, '[configtest] and says mod_ldap is needed') or diag($out);
+}
+
+sub slurp { open my $f, '<', shift or return ''; local $/; my $d = <$f>; $d // '' }

@@ -1,0 +1,119 @@
+#!/bin/sh
+# tests/ldap/slapd.sh — a private slapd for the directory-mapping tests
+# (t/80-directory.t).  Never touches the system's slapd or /etc/ldap/slapd.d:
+# everything lives in DIR, slapd listens on loopback only and runs as the
+# calling user.
+#
+#   sh tests/ldap/slapd.sh start DIR PKI   builds DIR (config, schema, mdb
+#                                          database, LDIF from the PKI's
+#                                          certificates), starts slapd and
+#                                          writes DIR/env (shell variables
+#                                          CERTMAP_LDAP_PORT and
+#                                          CERTMAP_LDAP_DOWN_PORT)
+#   sh tests/ldap/slapd.sh stop DIR        stops it (no error if not running)
+#
+# The entries (suffix dc=certmap,dc=test; ou=people readable by anyone,
+# ou=private only by cn=reader) are listed in tests/ldap/entries.sh.
+set -eu
+
+SCHEMA=/etc/ldap/schema
+SUFFIX="dc=certmap,dc=test"
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+free_port() {
+    perl -MIO::Socket::INET -e '
+        my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1",
+                                      LocalPort => 0, Proto => "tcp") or die;
+        print $s->sockport, "\n";'
+}
+
+write_config() {  # DIR
+    d=$1
+    cat > "$d/certmap.schema" <<'EOF'
+# Active Directory's attributes as mod_certmap reads them: strings compared
+# without regard to case, as AD does.
+attributetype ( 1.2.840.113556.1.4.867 NAME 'altSecurityIdentities'
+    EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch
+    SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )
+attributetype ( 1.2.840.113556.1.4.656 NAME 'userPrincipalName'
+    EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15
+    SINGLE-VALUE )
+objectclass ( 1.3.6.1.4.1.4203.666.11.99.1 NAME 'certmapAccount'
+    AUXILIARY MAY ( altSecurityIdentities $ userPrincipalName $
+    userCertificate ) )
+EOF
+    cat > "$d/slapd.conf" <<EOF
+include $SCHEMA/core.schema
+include $SCHEMA/cosine.schema
+include $SCHEMA/inetorgperson.schema
+include $SCHEMA/nis.schema
+include $d/certmap.schema
+pidfile $d/slapd.pid
+argsfile $d/slapd.args
+modulepath /usr/lib/ldap
+moduleload back_mdb
+database mdb
+maxsize 16777216
+suffix "$SUFFIX"
+rootdn "cn=admin,$SUFFIX"
+rootpw admin-Hk2p
+directory $d/db
+access to attrs=userPassword
+    by anonymous auth
+    by * none
+access to dn.children="ou=private,$SUFFIX"
+    by dn.exact="cn=reader,$SUFFIX" read
+    by * none
+access to * by * read
+EOF
+}
+
+start() {  # DIR PKI
+    d=$1 pki=$2
+    stop "$d"
+    rm -rf "$d"
+    mkdir -p "$d/db"
+    d=$(cd "$d" && pwd)
+    write_config "$d"
+    sh "$HERE/entries.sh" "$pki" "$d" > "$d/entries.ldif"
+    slapadd -f "$d/slapd.conf" -l "$d/entries.ldif" > "$d/slapadd.log" 2>&1 || {
+        cat "$d/slapadd.log" >&2; exit 1; }
+    port=$(free_port)
+    down=$(free_port)
+    slapd -h "ldap://127.0.0.1:$port/" -f "$d/slapd.conf" \
+        > "$d/slapd.log" 2>&1 || { cat "$d/slapd.log" >&2; exit 1; }
+    i=0
+    until ldapsearch -x -H "ldap://127.0.0.1:$port/" -b "$SUFFIX" -s base \
+            >/dev/null 2>&1; do
+        i=$((i + 1))
+        if [ $i -gt 50 ]; then
+            echo "slapd.sh: slapd did not answer on port $port" >&2
+            cat "$d/slapd.log" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+    printf 'CERTMAP_LDAP_PORT=%s\nCERTMAP_LDAP_DOWN_PORT=%s\n' "$port" "$down" \
+        > "$d/env"
+}
+
+stop() {  # DIR
+    pidf=$1/slapd.pid
+    [ -f "$pidf" ] || return 0
+    pid=$(cat "$pidf")
+    kill "$pid" 2>/dev/null || true
+    i=0
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
+        i=$((i + 1)); sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$pidf"
+}
+
+case ${1:-} in
+    start) [ $# -eq 3 ] || { echo "usage: $0 start DIR PKI" >&2; exit 2; }
+           start "$2" "$3" ;;
+    stop)  [ $# -eq 2 ] || { echo "usage: $0 stop DIR" >&2; exit 2; }
+           stop "$2" ;;
+    *)     echo "usage: $0 start DIR PKI | stop DIR" >&2; exit 2 ;;
+esac

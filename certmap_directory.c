@@ -14,10 +14,9 @@
  * util_ldap offers no general search.
  *
  * Start-up work (the shared cache, its mutex, the mod_ldap check) is done
- * by hooks this file registers the first time a CertMapDirectory
- * directive is read in a configuration generation: httpd sorts hooks again
- * after processing the configuration tree for exactly this use, and drops
- * them all before the next generation reads its configuration.
+ * by the module's hooks (certmap_directory_register_hooks); each does
+ * nothing unless `CertMapDirectory On` was read in this configuration
+ * generation.
  */
 
 #include <stdio.h>
@@ -87,7 +86,6 @@ struct certmap_dir_url {
 
 /* Per-generation state, set up before any request and only read after. */
 static struct {
-    int hooks_registered;
     int used;                               /* CertMapDirectory On seen */
     server_rec *s;
     const ap_socache_provider_t *provider;
@@ -227,22 +225,18 @@ static void dir_child_init(apr_pool_t *p, server_rec *s)
     }
 }
 
-static apr_status_t dir_generation_end(void *data)
+/* Every generation starts from nothing: the mutex type is registered
+ * before the configuration is read, as httpd requires. */
+static int dir_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                          apr_pool_t *ptemp)
 {
     memset(&dir_state, 0, sizeof(dir_state));
-    return APR_SUCCESS;
+    return ap_mutex_register(pconf, DIR_MUTEX, NULL, APR_LOCK_DEFAULT, 0);
 }
 
-/* Once per configuration generation (see the file comment). */
-static void dir_register_hooks(cmd_parms *cmd)
+void certmap_directory_register_hooks(apr_pool_t *p)
 {
-    if (dir_state.hooks_registered) {
-        return;
-    }
-    dir_state.hooks_registered = 1;
-    apr_pool_cleanup_register(cmd->pool, NULL, dir_generation_end,
-                              apr_pool_cleanup_null);
-    ap_mutex_register(cmd->pool, DIR_MUTEX, NULL, APR_LOCK_DEFAULT, 0);
+    ap_hook_pre_config(dir_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(dir_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(dir_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(dir_child_init, NULL, NULL, APR_HOOK_MIDDLE);
@@ -272,11 +266,10 @@ const char *certmap_directory_set_enabled(cmd_parms *cmd, void *dcv, int on)
 {
     certmap_dir_conf_t *dc = dcv;
 
-    /* In .htaccess (read while serving requests) neither hooks nor the
-     * shared state may change, and the server's configuration tree is
-     * gone: a missing URL then shows as a 500 with a log line. */
+    /* In .htaccess (read while serving requests) the shared state may
+     * not change, and the server's configuration tree is gone: a missing
+     * URL then shows as a 500 with a log line. */
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM) {
-        dir_register_hooks(cmd);
         if (on && !dc->dir_url && !dir_url_in_scope(cmd)) {
             return dir_error(cmd, "On needs a CertMapDirectoryURL in this "
                              "section or an enclosing one");

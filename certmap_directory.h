@@ -37,6 +37,10 @@ certmap_outcome_e certmap_directory_map(request_rec *r,
                                         const certmap_mapping_t **m,
                                         const char **reason);
 
+/* Start-up hooks: the shared cache of found mappings, its mutex, the
+ * mod_ldap check.  They do nothing without `CertMapDirectory On`. */
+void certmap_directory_register_hooks(apr_pool_t *p);
+
 /* `-D DUMP_CERTMAP`: one line of directory settings for a scope that has
  * any (bind password as ***). */
 void certmap_directory_dump(apr_pool_t *p, const certmap_dir_conf_t *dc);

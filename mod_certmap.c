@@ -467,6 +467,7 @@ static void certmap_register_hooks(apr_pool_t *p)
     ap_hook_check_authn(certmap_check_user, NULL, before_authn_core,
                         APR_HOOK_LAST, AP_AUTH_INTERNAL_PER_CONF);
     certmap_tls_register_hooks(p);
+    certmap_directory_register_hooks(p);
 }
 
 /* Declared by hand rather than with AP_DECLARE_MODULE, which would repeat

@@ -95,6 +95,12 @@ test-pam-root: tests/unit/test_pam_root
 test-httpd: all asan
 	sh tests/run-httpd-tests.sh
 
+# The same suite under the other MPMs the contract names.
+test-httpd-worker: all asan
+	CERTMAP_MPM=worker sh tests/run-httpd-tests.sh
+test-httpd-prefork: all asan
+	CERTMAP_MPM=prefork sh tests/run-httpd-tests.sh
+
 # Every stage runs even after a failure; the run ends with one line,
 # "N passed, M failed", and a non-zero exit on any failure.
 test: all
@@ -113,7 +119,8 @@ clean:
 	    tests/unit/test_pam_root bench/bench_engine
 	-[ -f t/TEST ] && (cd t && ./TEST -clean >/dev/null 2>&1) || true
 
-.PHONY: all asan install test test-unit test-pam-root test-httpd demo bench clean
+.PHONY: all asan install test test-unit test-pam-root test-httpd \
+        test-httpd-worker test-httpd-prefork demo bench clean
 
 # Engine micro-benchmarks (bench/bench_engine.c); optimised, no sanitizers.
 bench/bench_engine: bench/bench_engine.c certmap_rules.c certmap_rules.h

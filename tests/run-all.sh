@@ -6,7 +6,7 @@
 #   N passed, M failed
 # exiting non-zero when any test or any stage failed.  The stages are make
 # targets, so each can also be run alone: test-unit, test-pam-root,
-# test-tools, test-httpd.
+# test-tools, test-httpd (event MPM), test-httpd-worker, test-httpd-prefork.
 set -u
 
 MAKE=${MAKE:-make}
@@ -72,6 +72,8 @@ if $MAKE -n test-tools >/dev/null 2>&1; then
     stage test-tools count_plain
 fi
 stage test-httpd count_harness
+stage test-httpd-worker count_harness
+stage test-httpd-prefork count_harness
 
 if [ -n "$broken" ]; then
     echo "make test: failing stages:$broken (logs in $LOG_DIR)"

@@ -415,6 +415,30 @@ if ! skipped ka || ! skipped nc; then
         summary "throughput B/A, $short" "$rt" ">= $goal" "$v"
         summary "  (info) server CPU/req B/A, $short" "$cr ($ca -> $cb us)" "-" "info"
     done
+    # No per-request growth: the children's resident memory across many
+    # more keep-alive requests, A and B alternating, twice each; the first
+    # pair warms allocators and threads up, the second is the measure, and
+    # A (httpd and mod_ssl alone) is the baseline for B.
+    if ! skipped ka; then
+        rss_sum() { t=0; for cp in $(httpd_children "$HPID"); do
+                t=$((t + $(awk '/^VmRSS:/ { print $2 }' "/proc/$cp/status"))); done; echo $t; }
+        GROW_N=${BENCH_GROWTH_REQUESTS:-40000}
+        for pass in 1 2; do
+            for cfg in A B; do
+                if [ $cfg = A ]; then url=$URL_A; else url=$URL_B; fi
+                g0=$(rss_sum)
+                run_ab ka "$HPID" "$url" "$GROW_N" >/dev/null
+                g1=$(rss_sum)
+                eval "GROW_$cfg=$(awk -v a="$g0" -v b="$g1" -v n="$GROW_N" 'BEGIN { printf "%.3f", (b - a) * 1024 / n }')"
+                say "   memory, pass $pass, $cfg: children's RSS $g0 kB -> $g1 kB over $GROW_N keep-alive requests"
+            done
+        done
+        say "== memory growth per request (second pass): A $GROW_A B, B $GROW_B B"
+        # httpd and the allocator still settle in the second pass (A grows
+        # too); what B adds over A is mod_certmap's.
+        GROW_D=$(awk -v a="$GROW_A" -v b="$GROW_B" 'BEGIN { printf "%.3f", b - a }')
+        summary "memory growth per request, B minus A" "$GROW_D B (A $GROW_A, B $GROW_B)" "< 1 B" "$(okmiss "$GROW_D" "<" 1)"
+    fi
     grep -v -e 'AH01909' "$RUN/error-hot.log" | grep -e ':error\]' -e ':crit\]' -e ':emerg\]' | head -5 || true
     stop_httpd "$RUN/httpd-hot.pid"
 fi

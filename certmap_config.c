@@ -354,23 +354,30 @@ static const char *certmap_set_pam_service(cmd_parms *cmd, void *dcv,
     return NULL;
 }
 
-static const char *certmap_set_cache_timeout(cmd_parms *cmd, void *dcv,
-                                             const char *arg)
+const char *certmap_conf_seconds(cmd_parms *cmd, const char *arg,
+                                 int *seconds)
 {
-    certmap_dir_conf_t *dc = dcv;
     char *end;
-    apr_int64_t seconds;
+    apr_int64_t value;
 
     errno = 0;
-    seconds = apr_strtoi64(arg, &end, 10);
-    if (errno || end == arg || *end || seconds < 0
-        || seconds > CERTMAP_MAX_CACHE_TIMEOUT) {
+    value = apr_strtoi64(arg, &end, 10);
+    if (errno || end == arg || *end || value < 0
+        || value > CERTMAP_MAX_CACHE_TIMEOUT) {
         return certmap_cmd_error(cmd, apr_psprintf(cmd->pool,
             "'%s' is not a number of seconds from 0 to %d", arg,
             CERTMAP_MAX_CACHE_TIMEOUT));
     }
-    dc->logon_cache_timeout = (int)seconds;
+    *seconds = (int)value;
     return NULL;
+}
+
+static const char *certmap_set_cache_timeout(cmd_parms *cmd, void *dcv,
+                                             const char *arg)
+{
+    certmap_dir_conf_t *dc = dcv;
+
+    return certmap_conf_seconds(cmd, arg, &dc->logon_cache_timeout);
 }
 
 static const char *certmap_set_invalid_certs(cmd_parms *cmd, void *dummy,

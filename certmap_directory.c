@@ -47,7 +47,6 @@
 #define DIR_CACHE_DEFAULT       "shmcb"
 #define DIR_KEY_LEN             32
 #define DIR_MAX_ACCOUNT         256
-#define DIR_MAX_CACHE_TIMEOUT   (30 * 24 * 3600)
 #define DIR_UPN_OID             "1.3.6.1.4.1.311.20.2.3"
 
 /* CertMapDirectoryMatch methods, in the contract's words. */
@@ -393,19 +392,8 @@ const char *certmap_directory_set_cache_timeout(cmd_parms *cmd, void *dcv,
                                                 const char *arg)
 {
     certmap_dir_conf_t *dc = dcv;
-    char *end;
-    apr_int64_t seconds;
 
-    errno = 0;
-    seconds = apr_strtoi64(arg, &end, 10);
-    if (errno || end == arg || *end || seconds < 0
-        || seconds > DIR_MAX_CACHE_TIMEOUT) {
-        return dir_error(cmd, apr_psprintf(cmd->pool, "'%s' is not a number "
-                         "of seconds from 0 to %d", arg,
-                         DIR_MAX_CACHE_TIMEOUT));
-    }
-    dc->dir_cache_timeout = (int)seconds;
-    return NULL;
+    return certmap_conf_seconds(cmd, arg, &dc->dir_cache_timeout);
 }
 
 /* ---- certificate to filter values --------------------------------------- */

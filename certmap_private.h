@@ -139,6 +139,11 @@ extern const command_rec certmap_cmds[];
 /* Effective values, defaults resolved. */
 int certmap_conf_ssl_flags(const certmap_dir_conf_t *dc);
 
+/* A cache timeout directive's SECONDS (0 to 30 days), or the directive's
+ * error. */
+const char *certmap_conf_seconds(cmd_parms *cmd, const char *arg,
+                                 int *seconds);
+
 /* CertMapSSLFlags as configuration words ("Ssl SslNegotiateCert"). */
 const char *certmap_conf_ssl_flags_text(apr_pool_t *p, int flags);
 

@@ -1,11 +1,12 @@
 /* Licensed under the Apache License, Version 2.0.
  *
- * certmap_cache.c — the logon cache shared by all children of httpd.
+ * certmap_cache.c — the cache shared by all children of httpd.
  *
  * Owns `CertMapLogonCache provider[:args]`, the socache instance behind it
  * (default: shmcb with its default size) and the global mutex that
  * serialises a provider that is not safe across processes/threads.  It
- * remembers successful PAM logons only; the caller never stores failures.
+ * remembers successful PAM logons (and, for certmap_directory.c, the
+ * accounts a directory search found); callers never store failures.
  *
  * One cache serves every virtual host: it belongs to the MAIN server's
  * certmap_srv_conf_t, whatever the vhost a request arrives on.
@@ -36,7 +37,6 @@
 #define CERTMAP_CACHE_MUTEX     "certmap-logon-cache"
 #define CERTMAP_CACHE_DEFAULT   "shmcb"
 #define CERTMAP_CACHE_SALT_LEN  32
-#define CERTMAP_CACHE_KEY_LEN   32      /* SHA-256 */
 
 /* Everything the request path needs, set up in the parent's post_config
  * and only read afterwards.  A static is safe here: post_config and
@@ -209,8 +209,9 @@ static int create_mutex(server_rec *s, apr_pool_t *pconf)
 int certmap_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                               apr_pool_t *ptemp, server_rec *s)
 {
-    /* Entries are ~32 byte keys and 8 byte values; the interval is how
-     * often a provider that needs it purges expired entries. */
+    /* Entries are 32 byte keys and mostly 8 byte values (a directory
+     * finding adds an account name); the interval is how often a provider
+     * that needs it purges expired entries. */
     static const struct ap_socache_hints hints = {
         CERTMAP_CACHE_KEY_LEN, sizeof(apr_time_t), apr_time_from_sec(60)
     };
@@ -290,74 +291,173 @@ static int digest_field(EVP_MD_CTX *ctx, const void *data, size_t len)
            && EVP_DigestUpdate(ctx, data, len) == 1;
 }
 
-static int make_key(unsigned char key[CERTMAP_CACHE_KEY_LEN],
-                    const char *service, const char *account,
-                    const char *password, const certmap_cert_t *cert)
+/* ---- keys ---------------------------------------------------------------- */
+
+certmap_cache_key_t *certmap_cache_key_begin(const char *kind)
 {
-    /* A password and "no password" must differ even for an empty one. */
-    static const unsigned char with_password = 1, without_password = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_MD_CTX *ctx;
+
+    if (!cache_state.ready || (ctx = EVP_MD_CTX_new()) == NULL) {
+        return NULL;
+    }
+    /* The kind keeps the users of the cache (logons, directory findings)
+     * apart; the salt keeps keys unguessable from outside the process. */
+    if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1
+        || !digest_field(ctx, cache_state.salt, sizeof(cache_state.salt))
+        || !digest_field(ctx, kind, strlen(kind))) {
+        EVP_MD_CTX_free(ctx);
+        return NULL;
+    }
+    return (certmap_cache_key_t *)ctx;
+}
+
+int certmap_cache_key_add(certmap_cache_key_t *key, const void *data,
+                          apr_size_t len)
+{
+    return key && digest_field((EVP_MD_CTX *)key, data, len);
+}
+
+int certmap_cache_key_end(certmap_cache_key_t *key,
+                          unsigned char out[CERTMAP_CACHE_KEY_LEN])
+{
+    EVP_MD_CTX *ctx = (EVP_MD_CTX *)key;
     unsigned int len = 0;
     int ok;
 
-    if (ctx == NULL) {
+    if (!ctx) {
         return 0;
     }
-    ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1
-         && digest_field(ctx, cache_state.salt, sizeof(cache_state.salt))
-         && digest_field(ctx, service, strlen(service))
-         && digest_field(ctx, account, strlen(account))
-         && (password
-             ? digest_field(ctx, &with_password, 1)
-               && digest_field(ctx, password, strlen(password))
-             : digest_field(ctx, &without_password, 1))
-         && digest_field(ctx, certmap_cert_sha256(cert), CERTMAP_SHA256_LEN)
-         && EVP_DigestFinal_ex(ctx, key, &len) == 1
+    ok = EVP_DigestFinal_ex(ctx, out, &len) == 1
          && len == CERTMAP_CACHE_KEY_LEN;
     EVP_MD_CTX_free(ctx);
     return ok;
 }
 
-static int cache_lock(request_rec *r)
+/* ---- records ------------------------------------------------------------- */
+
+static int cache_lock(request_rec *r, int lock)
 {
     apr_status_t rv;
 
     if (cache_state.mutex == NULL) {
         return 1;
     }
-    rv = apr_global_mutex_lock(cache_state.mutex);
+    rv = lock ? apr_global_mutex_lock(cache_state.mutex)
+              : apr_global_mutex_unlock(cache_state.mutex);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                      "CERTMAP027: cannot lock the logon cache");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "CERTMAP027: cannot %s "
+                      "the shared cache", lock ? "lock" : "unlock");
         return 0;
     }
     return 1;
 }
 
-static void cache_unlock(request_rec *r)
+/* A record is the time it was written followed by the caller's payload. */
+int certmap_cache_get(request_rec *r,
+                      const unsigned char key[CERTMAP_CACHE_KEY_LEN],
+                      int max_age, apr_time_t *written,
+                      unsigned char *payload, apr_size_t *payload_len)
 {
+    unsigned char value[sizeof(apr_time_t) + CERTMAP_CACHE_MAX_PAYLOAD];
+    unsigned int value_len = sizeof(value);
+    apr_time_t stored, now;
     apr_status_t rv;
 
-    if (cache_state.mutex == NULL) {
+    if (!cache_state.ready || max_age <= 0 || !cache_lock(r, 1)) {
+        return 0;
+    }
+    rv = cache_state.sc->cache_provider->retrieve(cache_state.sc->cache,
+                                                  r->server, key,
+                                                  CERTMAP_CACHE_KEY_LEN,
+                                                  value, &value_len,
+                                                  r->pool);
+    cache_lock(r, 0);
+    if (rv == APR_NOTFOUND) {
+        return 0;
+    }
+    if (rv != APR_SUCCESS || value_len < sizeof(stored)
+        || value_len - sizeof(stored) > (payload_len ? *payload_len : 0)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
+                      "CERTMAP030: shared cache lookup failed");
+        return 0;
+    }
+    memcpy(&stored, value, sizeof(stored));
+    now = apr_time_now();
+    /* A scope may trust an entry for less time than the one that stored
+     * it; a store time in the future (clock stepped back) is no proof. */
+    if (stored > now
+        || now - stored >= apr_time_from_sec((apr_time_t)max_age)) {
+        return 0;
+    }
+    if (payload_len) {
+        *payload_len = value_len - sizeof(stored);
+        memcpy(payload, value + sizeof(stored), *payload_len);
+    }
+    if (written) {
+        *written = stored;
+    }
+    return 1;
+}
+
+void certmap_cache_put(request_rec *r,
+                       const unsigned char key[CERTMAP_CACHE_KEY_LEN],
+                       int timeout, const unsigned char *payload,
+                       apr_size_t payload_len)
+{
+    unsigned char value[sizeof(apr_time_t) + CERTMAP_CACHE_MAX_PAYLOAD];
+    apr_time_t now = apr_time_now();
+    apr_status_t rv;
+
+    if (!cache_state.ready || timeout <= 0
+        || payload_len > CERTMAP_CACHE_MAX_PAYLOAD || !cache_lock(r, 1)) {
         return;
     }
-    rv = apr_global_mutex_unlock(cache_state.mutex);
+    memcpy(value, &now, sizeof(now));
+    if (payload_len) {
+        memcpy(value + sizeof(now), payload, payload_len);
+    }
+    rv = cache_state.sc->cache_provider->store(cache_state.sc->cache,
+                                               r->server, key,
+                                               CERTMAP_CACHE_KEY_LEN,
+                                               now + apr_time_from_sec(
+                                                   (apr_time_t)timeout),
+                                               value,
+                                               (unsigned int)(sizeof(now)
+                                                              + payload_len),
+                                               r->pool);
+    cache_lock(r, 0);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                      "CERTMAP028: cannot unlock the logon cache");
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
+                      "CERTMAP031: cannot write to the shared cache");
     }
 }
 
-/* Common preconditions and the key; 0 means "do not use the cache". */
-static int prepare(request_rec *r, const char *service, const char *account,
-                   const char *password, const certmap_cert_t *cert,
-                   int seconds, unsigned char key[CERTMAP_CACHE_KEY_LEN])
+/* ---- logons -------------------------------------------------------------- */
+
+/* Key: everything that decides a logon.  A password and "no password"
+ * must differ even for an empty one. */
+static int logon_key(request_rec *r, const char *service,
+                     const char *account, const char *password,
+                     const certmap_cert_t *cert,
+                     unsigned char key[CERTMAP_CACHE_KEY_LEN])
 {
-    if (seconds <= 0 || !cache_state.ready || service == NULL
-        || account == NULL || cert == NULL) {
+    static const unsigned char with_password = 1, without_password = 0;
+    certmap_cache_key_t *k;
+    int ok;
+
+    if (!cache_state.ready || !service || !account || !cert) {
         return 0;
     }
-    if (!make_key(key, service, account, password, cert)) {
+    k = certmap_cache_key_begin("logon");
+    ok = certmap_cache_key_add(k, service, strlen(service))
+         && certmap_cache_key_add(k, account, strlen(account))
+         && (password
+             ? certmap_cache_key_add(k, &with_password, 1)
+               && certmap_cache_key_add(k, password, strlen(password))
+             : certmap_cache_key_add(k, &without_password, 1))
+         && certmap_cache_key_add(k, certmap_cert_sha256(cert),
+                                  CERTMAP_SHA256_LEN);
+    if (!certmap_cache_key_end(k, key) || !ok) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "CERTMAP029: cannot compute a logon cache key");
         return 0;
@@ -370,68 +470,21 @@ int certmap_cache_lookup(request_rec *r, const char *service,
                          const certmap_cert_t *cert, int max_age,
                          apr_time_t *logged_on)
 {
-    const ap_socache_provider_t *provider;
     unsigned char key[CERTMAP_CACHE_KEY_LEN];
-    unsigned char value[sizeof(apr_time_t)];
-    unsigned int value_len = sizeof(value);
-    apr_time_t stored, now;
-    apr_status_t rv;
 
-    if (!prepare(r, service, account, password, cert, max_age, key)) {
-        return 0;
-    }
-    provider = cache_state.sc->cache_provider;
-    if (!cache_lock(r)) {
-        return 0;
-    }
-    rv = provider->retrieve(cache_state.sc->cache, r->server, key,
-                            sizeof(key), value, &value_len, r->pool);
-    cache_unlock(r);
-    if (rv == APR_NOTFOUND) {
-        return 0;
-    }
-    if (rv != APR_SUCCESS || value_len != sizeof(value)) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
-                      "CERTMAP030: logon cache lookup failed; logging on");
-        return 0;
-    }
-    memcpy(&stored, value, sizeof(stored));
-    now = apr_time_now();
-    /* A scope may trust a logon for less time than the one that stored
-     * it; a store time in the future (clock stepped back) is no proof. */
-    if (stored > now || now - stored >= apr_time_from_sec((apr_time_t)max_age)) {
-        return 0;
-    }
-    if (logged_on) {
-        *logged_on = stored;
-    }
-    return 1;
+    return max_age > 0
+           && logon_key(r, service, account, password, cert, key)
+           && certmap_cache_get(r, key, max_age, logged_on, NULL, NULL);
 }
 
 void certmap_cache_store(request_rec *r, const char *service,
                          const char *account, const char *password,
                          const certmap_cert_t *cert, int timeout)
 {
-    const ap_socache_provider_t *provider;
     unsigned char key[CERTMAP_CACHE_KEY_LEN];
-    unsigned char value[sizeof(apr_time_t)];
-    apr_time_t now = apr_time_now();
-    apr_status_t rv;
 
-    if (!prepare(r, service, account, password, cert, timeout, key)) {
-        return;
-    }
-    provider = cache_state.sc->cache_provider;
-    memcpy(value, &now, sizeof(now));
-    if (!cache_lock(r)) {
-        return;
-    }
-    rv = provider->store(cache_state.sc->cache, r->server, key, sizeof(key),
-                         now + apr_time_from_sec((apr_time_t)timeout),
-                         value, sizeof(value), r->pool);
-    cache_unlock(r);
-    if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
-                      "CERTMAP031: cannot remember the logon in the cache");
+    if (timeout > 0
+        && logon_key(r, service, account, password, cert, key)) {
+        certmap_cache_put(r, key, timeout, NULL, 0);
     }
 }

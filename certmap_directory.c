@@ -25,28 +25,20 @@
 #include "apr_strings.h"
 #include "apr_lib.h"
 #include "apr_optional.h"
-#include "apr_global_mutex.h"
 
 #include "ap_provider.h"
-#include "ap_socache.h"
 #include "http_core.h"
 #include "http_log.h"
 #include "util_cfgtree.h"
-#include "util_mutex.h"
 #include "util_ldap.h"
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "certmap_directory.h"
 
 #define DIR_DEFAULT_ATTR        "uid"
 #define DIR_DEFAULT_MAPPING     "altSecurityIdentities"
-#define DIR_MUTEX               "certmap-directory-cache"
-#define DIR_CACHE_DEFAULT       "shmcb"
-#define DIR_KEY_LEN             32
-#define DIR_MAX_ACCOUNT         256
 #define DIR_UPN_OID             "1.3.6.1.4.1.311.20.2.3"
 
 /* CertMapDirectoryMatch methods, in the contract's words. */
@@ -86,12 +78,6 @@ struct certmap_dir_url {
 /* Per-generation state, set up before any request and only read after. */
 static struct {
     int used;                               /* CertMapDirectory On seen */
-    server_rec *s;
-    const ap_socache_provider_t *provider;
-    ap_socache_instance_t *cache;
-    apr_global_mutex_t *mutex;
-    unsigned char salt[32];
-    int ready;
 } dir_state;
 
 static APR_OPTIONAL_FN_TYPE(uldap_connection_find) *dir_ldap_find;
@@ -129,116 +115,18 @@ static int dir_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
-static apr_status_t dir_cache_cleanup(void *data)
-{
-    dir_state.ready = 0;
-    if (dir_state.cache) {
-        dir_state.provider->destroy(dir_state.cache, data);
-        dir_state.cache = NULL;
-    }
-    return APR_SUCCESS;
-}
-
-static apr_status_t dir_mutex_cleanup(void *data)
-{
-    dir_state.ready = 0;
-    if (dir_state.mutex) {
-        apr_global_mutex_destroy(dir_state.mutex);
-        dir_state.mutex = NULL;
-    }
-    return APR_SUCCESS;
-}
-
-/* A second shmcb instance beside the logon cache: its mutex is private to
- * certmap_cache.c.  The cache is an optimisation: without shmcb every
- * request asks the directory. */
-static int dir_post_config(apr_pool_t *pconf, apr_pool_t *plog,
-                           apr_pool_t *ptemp, server_rec *s)
-{
-    static const struct ap_socache_hints hints = {
-        DIR_KEY_LEN, 64, apr_time_from_sec(60)
-    };
-    const char *err;
-    apr_status_t rv;
-
-    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG
-        || !dir_state.used) {
-        return OK;
-    }
-    dir_retrieve_ldap();
-    dir_state.provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP,
-                                            DIR_CACHE_DEFAULT,
-                                            AP_SOCACHE_PROVIDER_VERSION);
-    if (!dir_state.provider
-        || RAND_bytes(dir_state.salt, sizeof(dir_state.salt)) != 1) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "CERTMAP061: no "
-                     "directory mapping cache (load mod_socache_shmcb)");
-        return OK;
-    }
-    err = dir_state.provider->create(&dir_state.cache, NULL, ptemp, pconf);
-    if (err) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "CERTMAP062: no "
-                     "directory mapping cache: %s", err);
-        return OK;
-    }
-    if (dir_state.provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
-        rv = ap_global_mutex_create(&dir_state.mutex, NULL, DIR_MUTEX, NULL,
-                                    s, pconf, 0);
-        if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "CERTMAP063: "
-                         "cannot create the %s mutex", DIR_MUTEX);
-            return HTTP_INTERNAL_SERVER_ERROR;
-        }
-        apr_pool_cleanup_register(pconf, NULL, dir_mutex_cleanup,
-                                  apr_pool_cleanup_null);
-    }
-    rv = dir_state.provider->init(dir_state.cache, DIR_MUTEX, &hints, s,
-                                  pconf);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "CERTMAP064: cannot "
-                     "initialise the directory mapping cache");
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    apr_pool_cleanup_register(pconf, s, dir_cache_cleanup,
-                              apr_pool_cleanup_null);
-    dir_state.s = s;
-    dir_state.ready = 1;
-    return OK;
-}
-
-static void dir_child_init(apr_pool_t *p, server_rec *s)
-{
-    apr_status_t rv;
-
-    if (!dir_state.ready || !dir_state.mutex) {
-        return;
-    }
-    rv = apr_global_mutex_child_init(&dir_state.mutex,
-                                     apr_global_mutex_lockfile(dir_state.mutex),
-                                     p);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "CERTMAP065: cannot "
-                     "attach the %s mutex; no directory cache in this "
-                     "child", DIR_MUTEX);
-        dir_state.ready = 0;
-    }
-}
-
-/* Every generation starts from nothing: the mutex type is registered
- * before the configuration is read, as httpd requires. */
+/* Every generation starts from nothing. */
 static int dir_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp)
 {
     memset(&dir_state, 0, sizeof(dir_state));
-    return ap_mutex_register(pconf, DIR_MUTEX, NULL, APR_LOCK_DEFAULT, 0);
+    return OK;
 }
 
 void certmap_directory_register_hooks(apr_pool_t *p)
 {
     ap_hook_pre_config(dir_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(dir_check_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_config(dir_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_child_init(dir_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 /* ---- directives -------------------------------------------------------- */
@@ -712,112 +600,61 @@ static const char *dir_method_filter(apr_pool_t *p, dir_method_e method,
 
 /* ---- the shared cache of found mappings ---------------------------------- */
 
-/* Key: SHA-256 of the per-start salt, everything that decides the answer
- * (the bind password too: a scope with a wrong one must not find what a
- * scope with the right one found), and the certificate's SHA-256.  The
- * salt never leaves process memory, so no password can be tested against
- * the cache offline.  Value: the time found, then the account. */
+/* Findings live in the shared cache (certmap_cache.c) under keys of
+ * their own kind.  The key holds everything that decides the answer, the
+ * bind password too (a scope with a wrong one must not find what a scope
+ * with the right one found: the cache's salt keeps it from being tested
+ * offline), and the certificate's SHA-256; the record holds the account. */
 static int dir_cache_key(const certmap_dir_conf_t *dc,
                          const certmap_cert_t *cert,
-                         unsigned char key[DIR_KEY_LEN])
+                         unsigned char key[CERTMAP_CACHE_KEY_LEN])
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     const apr_array_header_t *m = dc->dir_match;
     const char *fields[4];
-    unsigned int len = 0;
-    int ok, i;
+    certmap_cache_key_t *k = certmap_cache_key_begin("directory");
+    int ok = 1, i;
 
     fields[0] = dc->dir_url->text;
     fields[1] = dc->dir_bind_dn ? dc->dir_bind_dn : "";
     fields[2] = dc->dir_mapping_attr ? dc->dir_mapping_attr : "";
     fields[3] = dc->dir_bind_password ? dc->dir_bind_password : "";
-    ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1
-         && EVP_DigestUpdate(ctx, "certmap-dir:", 12) == 1
-         && EVP_DigestUpdate(ctx, dir_state.salt, sizeof(dir_state.salt));
     for (i = 0; ok && i < 4; i++) {
-        ok = EVP_DigestUpdate(ctx, fields[i], strlen(fields[i]) + 1) == 1;
+        ok = certmap_cache_key_add(k, fields[i], strlen(fields[i]));
     }
     if (ok && m) {
-        ok = EVP_DigestUpdate(ctx, m->elts, (size_t)m->nelts * sizeof(int));
+        ok = certmap_cache_key_add(k, m->elts,
+                                   (apr_size_t)m->nelts * sizeof(int));
     }
-    ok = ok && EVP_DigestUpdate(ctx, certmap_cert_sha256(cert),
-                                CERTMAP_SHA256_LEN) == 1
-         && EVP_DigestFinal_ex(ctx, key, &len) == 1 && len == DIR_KEY_LEN;
-    EVP_MD_CTX_free(ctx);
-    return ok;
-}
-
-static int dir_lock(request_rec *r, int lock)
-{
-    apr_status_t rv;
-
-    if (!dir_state.mutex) {
-        return 1;
-    }
-    rv = lock ? apr_global_mutex_lock(dir_state.mutex)
-              : apr_global_mutex_unlock(dir_state.mutex);
-    if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "CERTMAP066: cannot "
-                      "%s the directory cache", lock ? "lock" : "unlock");
-        return 0;
-    }
-    return 1;
+    ok = ok && certmap_cache_key_add(k, certmap_cert_sha256(cert),
+                                     CERTMAP_SHA256_LEN);
+    return certmap_cache_key_end(k, key) && ok;
 }
 
 static const char *dir_cache_lookup(request_rec *r,
                                     const certmap_dir_conf_t *dc,
                                     const certmap_cert_t *cert, int timeout)
 {
-    unsigned char key[DIR_KEY_LEN];
-    unsigned char value[sizeof(apr_time_t) + DIR_MAX_ACCOUNT];
-    unsigned int len = sizeof(value);
-    apr_time_t found, now = apr_time_now();
-    apr_status_t rv;
+    unsigned char key[CERTMAP_CACHE_KEY_LEN];
+    unsigned char account[CERTMAP_CACHE_MAX_PAYLOAD];
+    apr_size_t len = sizeof(account);
 
-    if (timeout <= 0 || !dir_state.ready || !dir_cache_key(dc, cert, key)
-        || !dir_lock(r, 1)) {
+    if (timeout <= 0 || !dir_cache_key(dc, cert, key)
+        || !certmap_cache_get(r, key, timeout, NULL, account, &len)
+        || len == 0) {
         return NULL;
     }
-    rv = dir_state.provider->retrieve(dir_state.cache, r->server, key,
-                                      sizeof(key), value, &len, r->pool);
-    dir_lock(r, 0);
-    if (rv != APR_SUCCESS || len <= sizeof(found)) {
-        return NULL;
-    }
-    memcpy(&found, value, sizeof(found));
-    /* a scope may trust a finding for less time than the one that
-     * stored it */
-    if (found > now || now - found >= apr_time_from_sec(timeout)) {
-        return NULL;
-    }
-    return apr_pstrmemdup(r->pool, (const char *)value + sizeof(found),
-                          len - sizeof(found));
+    return apr_pstrmemdup(r->pool, (const char *)account, len);
 }
 
 static void dir_cache_store(request_rec *r, const certmap_dir_conf_t *dc,
                             const certmap_cert_t *cert, int timeout,
                             const char *account)
 {
-    unsigned char key[DIR_KEY_LEN];
-    unsigned char value[sizeof(apr_time_t) + DIR_MAX_ACCOUNT];
-    apr_size_t n = strlen(account);
-    apr_time_t now = apr_time_now();
-    apr_status_t rv;
+    unsigned char key[CERTMAP_CACHE_KEY_LEN];
 
-    if (timeout <= 0 || !dir_state.ready || n > DIR_MAX_ACCOUNT
-        || !dir_cache_key(dc, cert, key) || !dir_lock(r, 1)) {
-        return;
-    }
-    memcpy(value, &now, sizeof(now));
-    memcpy(value + sizeof(now), account, n);
-    rv = dir_state.provider->store(dir_state.cache, r->server, key,
-                                   sizeof(key),
-                                   now + apr_time_from_sec(timeout), value,
-                                   (unsigned int)(sizeof(now) + n), r->pool);
-    dir_lock(r, 0);
-    if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, "CERTMAP067: cannot "
-                      "remember the directory mapping");
+    if (timeout > 0 && dir_cache_key(dc, cert, key)) {
+        certmap_cache_put(r, key, timeout, (const unsigned char *)account,
+                          strlen(account));
     }
 }
 

@@ -253,4 +253,34 @@ void certmap_cache_store(request_rec *r, const char *service,
                          const char *account, const char *password,
                          const certmap_cert_t *cert, int timeout);
 
+/* The same shared cache as a store of small records, for other users
+ * (the directory mapping).  Keys are SHA-256 digests over a per-start
+ * salt, a `kind` that keeps users apart, and length-prefixed fields. */
+#define CERTMAP_CACHE_KEY_LEN      32
+#define CERTMAP_CACHE_MAX_PAYLOAD  512
+
+typedef struct certmap_cache_key certmap_cache_key_t;
+
+/* NULL when the cache is not running; add and end accept NULL (and
+ * fail), so a chain of calls needs one check at the end. */
+certmap_cache_key_t *certmap_cache_key_begin(const char *kind);
+int certmap_cache_key_add(certmap_cache_key_t *key, const void *data,
+                          apr_size_t len);
+int certmap_cache_key_end(certmap_cache_key_t *key,
+                          unsigned char out[CERTMAP_CACHE_KEY_LEN]);
+
+/* A record written less than max_age seconds ago: its time and payload
+ * (*payload_len: room in, length out; both NULL for none).  Misses and
+ * errors answer 0. */
+int certmap_cache_get(request_rec *r,
+                      const unsigned char key[CERTMAP_CACHE_KEY_LEN],
+                      int max_age, apr_time_t *written,
+                      unsigned char *payload, apr_size_t *payload_len);
+
+/* Writes a record that expires after `timeout` seconds. */
+void certmap_cache_put(request_rec *r,
+                       const unsigned char key[CERTMAP_CACHE_KEY_LEN],
+                       int timeout, const unsigned char *payload,
+                       apr_size_t payload_len);
+
 #endif /* CERTMAP_PRIVATE_H */

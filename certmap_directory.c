@@ -13,10 +13,9 @@
  * searches themselves run on the pooled LDAP handle with libldap, since
  * util_ldap offers no general search.
  *
- * Start-up work (the shared cache, its mutex, the mod_ldap check) is done
- * by the module's hooks (certmap_directory_register_hooks); each does
- * nothing unless `CertMapDirectory On` was read in this configuration
- * generation.
+ * Found mappings are remembered in the module's shared cache
+ * (certmap_cache.c).  A start-up hook checks that mod_ldap is loaded when
+ * `CertMapDirectory On` was read in this configuration generation.
  */
 
 #include <stdio.h>

@@ -131,7 +131,18 @@ int certmap_finish(request_rec *r, certmap_outcome_e outcome,
     }
     certmap_log(r, outcome, info, cert, user, reason);
     if (info->status != OK) {
+        /* the outcome table is static: its address is the record */
+        ap_set_module_config(r->request_config, &certmap_module,
+                             (void *)info);
         certmap_set_body(r, info);
     }
     return info->status;
+}
+
+int certmap_refusal_status(request_rec *r)
+{
+    const certmap_outcome_info_t *info =
+        ap_get_module_config(r->request_config, &certmap_module);
+
+    return info ? info->status : 0;
 }

@@ -200,6 +200,10 @@ int certmap_finish(request_rec *r, certmap_outcome_e outcome,
                    const certmap_mapping_t *mapping, const char *user,
                    const char *reason);
 
+/* The HTTP status of the refusal certmap_finish gave r (0: none), so
+ * that a later hook can hold to it. */
+int certmap_refusal_status(request_rec *r);
+
 int certmap_outcome_status(certmap_outcome_e outcome);
 int certmap_outcome_substatus(certmap_outcome_e outcome);
 const char *certmap_outcome_text(certmap_outcome_e outcome);

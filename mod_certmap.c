@@ -404,6 +404,27 @@ static int certmap_check_access(request_rec *r)
                                  cert);
 }
 
+/* Runs first among the authentication hooks.  httpd asks for
+ * authentication even after an access checker refused when `Satisfy Any`
+ * (mod_access_compat) is in force, and an access checker of another
+ * module may refuse before ours ran: a certificate mod_certmap refuses,
+ * or has not looked at yet, must not fall through to Basic or any other
+ * AuthType there either. */
+static int certmap_check_user_first(request_rec *r)
+{
+    const certmap_dir_conf_t *dc =
+        ap_get_module_config(r->per_dir_config, &certmap_module);
+    int status = certmap_refusal_status(r);
+
+    if (status) {
+        return status;
+    }
+    if (certmap_flag(dc->enabled, 0) != 1 || r->user) {
+        return DECLINED;
+    }
+    return certmap_check_access(r);
+}
+
 /* Runs last among the authentication hooks, so only when the location
  * needs a user, no certificate was presented, and no other AuthType took
  * the request: IIS answers 403.7 there. */
@@ -464,6 +485,8 @@ static void certmap_register_hooks(apr_pool_t *p)
     ap_hook_test_config(certmap_explain_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_access(certmap_check_access, after_ssl, NULL,
                          APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_check_authn(certmap_check_user_first, NULL, NULL,
+                        APR_HOOK_FIRST, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_check_authn(certmap_check_user, NULL, before_authn_core,
                         APR_HOOK_LAST, AP_AUTH_INTERNAL_PER_CONF);
     certmap_tls_register_hooks(p);

@@ -9,7 +9,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use CertMapTest;
 
-plan tests => 45, need_module 'ssl';
+plan tests => 49, need_module 'ssl';
 
 sub r { request('certmap_ssl', @_) }
 sub su { my ($s, $b, $h) = @_; return "$s/" . ($h->{'x-cm-sub'} // '') . '/' . ($h->{'x-cm-remote-user'} // '') }
@@ -58,6 +58,16 @@ is(su(r('/x/inherit', 'bob')), '403/16/', '[inherit] outer scope does not see in
     is("$s/" . ($h->{'x-cm-sub'} // ''), '403/16', '[403.16] unmapped cert never falls through to Basic');
     ($s, $b, $h) = r('/x/neg-basic', 'untrusted', basic => ['basicuser', 'basicpass']);
     is("$s/" . ($h->{'x-cm-sub'} // ''), '403/16', '[403.16] untrusted cert never falls through to Basic');
+    # legacy Satisfy Any (mod_access_compat): authentication is asked
+    # even after an access checker refused
+    ($s, $b, $h) = r('/x/satisfy-any', 'carol', basic => ['basicuser', 'basicpass']);
+    is("$s/" . ($h->{'x-cm-sub'} // ''), '403/16', '[403.16, Satisfy Any] unmapped cert never falls through to Basic');
+    ($s, $b, $h) = r('/x/satisfy-any', 'alice');
+    is("$s/" . ($h->{'x-cm-remote-user'} // ''), '200/alice', '[mapped, Satisfy Any] the mapped user');
+    ($s, $b, $h) = r('/x/satisfy-any', undef, basic => ['basicuser', 'basicpass']);
+    is("$s/" . ($h->{'x-cm-remote-user'} // ''), '200/basicuser', '[passed on, Satisfy Any] no cert: Basic decides');
+    ($s, $b, $h) = r('/x/satisfy-any', undef);
+    is($s, 401, '[passed on, Satisfy Any] no cert, no credentials: 401');
     ($s, $b, $h) = r('/x/neg-nouser', undef);
     is("$s/" . ($h->{'x-cm-sub'} // ''), '403/7', '[passed on] no AuthType, Require valid-user: 403.7');
     like($b, qr/403\.7 Client certificate required/, '[passed on] 403.7 body');

@@ -17,7 +17,6 @@ MODULE_SRCS = mod_certmap.c certmap_config.c certmap_outcome.c \
               certmap_explain.c \
               certmap_pam.c certmap_rules.c
 HEADERS     = certmap_rules.h certmap_private.h certmap_pam.h \
-              certmap_directory.h \
               certmap_directory.h
 
 WARN        = -Wall -Wextra -Werror -Wno-unused-parameter \

@@ -19,6 +19,21 @@ echo "setup: building"
 make
 
 if [ -f demo/run-demo.sh ]; then
+    # As root, the demo httpd's children (www-data, else nobody) read
+    # demo/out; a checkout under /root (mode 700 on Debian) is out of their
+    # reach, so the demo's files then go to a fresh directory in /tmp.
+    if [ -z "${CERTMAP_DEMO_OUT:-}" ] && [ "$(id -u)" -eq 0 ]; then
+        for u in www-data nobody; do
+            id "$u" >/dev/null 2>&1 || continue
+            if ! setpriv --reuid="$u" --regid="$(id -g "$u")" --clear-groups \
+                    test -x "$TOP/demo"; then
+                CERTMAP_DEMO_OUT=$(mktemp -d /tmp/certmap-demo.XXXXXX)
+                export CERTMAP_DEMO_OUT
+                echo "setup: $u cannot reach $TOP/demo; demo files go to $CERTMAP_DEMO_OUT"
+            fi
+            break
+        done
+    fi
     echo "setup: running the demo"
     make demo
 else

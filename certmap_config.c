@@ -300,30 +300,111 @@ static const char *certmap_add_one_to_one(cmd_parms *cmd,
     return err;
 }
 
-static const char *certmap_set_one_to_one(cmd_parms *cmd, void *dcv,
-                                          const char *user,
-                                          const char *cert,
-                                          const char *password)
+/* One one-to-one mapping, from a CertMapOneToOne line or a line of a
+ * CertMapOneToOneFile; the error comes without the directive's name. */
+static const char *certmap_one_to_one(cmd_parms *cmd, certmap_dir_conf_t *dc,
+                                      const char *user, const char *cert,
+                                      const char *password, const char *file,
+                                      unsigned int line)
 {
-    certmap_dir_conf_t *dc = dcv;
     certmap_mapping_t *m = apr_pcalloc(cmd->pool, sizeof(*m));
     const char *err;
 
     if (!*user) {
-        return certmap_cmd_error(cmd, "USER must not be empty");
+        return "USER must not be empty";
     }
     if ((err = certmap_optional_secret(cmd, password, &m->password))) {
-        return certmap_cmd_error(cmd, err);
+        return err;
     }
     m->name = "one-to-one";
     m->user = user;
     m->enabled = 1;
     m->permission = CERTMAP_ALLOW;
-    certmap_note_source(cmd, m);
-    if ((err = certmap_add_one_to_one(cmd, dc, cert, m))) {
-        return certmap_cmd_error(cmd, err);
+    m->file = file;
+    m->line = line;
+    return certmap_add_one_to_one(cmd, dc, cert, m);
+}
+
+static const char *certmap_set_one_to_one(cmd_parms *cmd, void *dcv,
+                                          const char *user,
+                                          const char *cert,
+                                          const char *password)
+{
+    certmap_mapping_t where;
+    const char *err;
+
+    certmap_note_source(cmd, &where);
+    err = certmap_one_to_one(cmd, dcv, user, cert, password, where.file,
+                             where.line);
+    return err ? certmap_cmd_error(cmd, err) : NULL;
+}
+
+/* Room for one line of a CertMapOneToOneFile: a base64 certificate with a
+ * 16 kbit key is well under this. */
+#define CERTMAP_MAPPING_LINE_MAX 32768
+
+/* One line of a CertMapOneToOneFile: USER CERT [PASSWORD], as the
+ * directive takes them; blank lines and # comments are skipped. */
+static const char *certmap_one_to_one_line(cmd_parms *cmd,
+                                           certmap_dir_conf_t *dc,
+                                           const char *text,
+                                           const char *file,
+                                           unsigned int line)
+{
+    const char *user, *cert, *password;
+
+    while (apr_isspace(*text)) {
+        text++;
     }
-    return NULL;
+    if (!*text || *text == '#') {
+        return NULL;
+    }
+    user = ap_getword_conf(cmd->pool, &text);
+    cert = ap_getword_conf(cmd->temp_pool, &text);
+    password = ap_getword_conf(cmd->temp_pool, &text);
+    if (!*cert || *text) {
+        return "expected USER CERT [PASSWORD]";
+    }
+    return certmap_one_to_one(cmd, dc, user, cert, *password ? password
+                              : NULL, file, line);
+}
+
+/* CertMapOneToOneFile PATH: many one-to-one mappings kept out of httpd's
+ * configuration tree, which holds every directive line for the life of
+ * the server (about 2 KB for a line carrying a certificate). */
+static const char *certmap_set_one_to_one_file(cmd_parms *cmd, void *dcv,
+                                               const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    char *text = apr_palloc(cmd->temp_pool, CERTMAP_MAPPING_LINE_MAX);
+    ap_configfile_t *cf;
+    const char *err = NULL;
+    apr_status_t rv;
+
+    if (!path) {
+        return certmap_cmd_error(cmd, apr_psprintf(cmd->pool, "invalid "
+                                                   "path '%s'", arg));
+    }
+    if ((rv = ap_pcfg_openfile(&cf, cmd->temp_pool, path)) != APR_SUCCESS) {
+        char buf[120];
+        return certmap_cmd_error(cmd, apr_psprintf(cmd->pool, "cannot open "
+                                 "%s: %s", path,
+                                 apr_strerror(rv, buf, sizeof(buf))));
+    }
+    while (!err && (rv = ap_cfg_getline(text, CERTMAP_MAPPING_LINE_MAX, cf))
+                   == APR_SUCCESS) {
+        err = certmap_one_to_one_line(cmd, dcv, text, path,
+                                      cf->line_number);
+    }
+    if (!err && rv != APR_EOF) {
+        err = rv == APR_ENOSPC ? "line too long" : "read error";
+    }
+    if (err) {
+        err = certmap_cmd_error(cmd, apr_psprintf(cmd->pool, "%s:%u: %s",
+                                path, cf->line_number, err));
+    }
+    ap_cfg_closefile(cf);
+    return err;
 }
 
 static const char *certmap_set_domain(cmd_parms *cmd, void *dcv,
@@ -640,6 +721,9 @@ const command_rec certmap_cmds[] = {
     AP_INIT_TAKE23("CertMapOneToOne", certmap_set_one_to_one, NULL,
                    CERTMAP_DIR, "USER CERT [PASSWORD]: map exactly this "
                    "certificate (base64 DER or file:PATH)"),
+    AP_INIT_TAKE1("CertMapOneToOneFile", certmap_set_one_to_one_file, NULL,
+                  CERTMAP_DIR, "PATH of a file of one-to-one mappings, one "
+                  "USER CERT [PASSWORD] a line"),
     AP_INIT_RAW_ARGS(CERTMAP_BLOCK, certmap_many_to_one_block, NULL,
                      CERTMAP_DIR, "<CertMapManyToOne NAME> ... "
                      "</CertMapManyToOne>: a many-to-one mapping"),

@@ -7,7 +7,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use CertMapTest;
 
-plan tests => 186, need_module 'ssl';
+plan tests => 195, need_module 'ssl';
 
 # expect(PATH, CERT, STATUS, SUBSTATUS, USER, MAPPING, NAME): 3 assertions
 sub expect {
@@ -29,6 +29,9 @@ expect('/x/o2o-pem', 'alice_renewed', 403, 16, undef, '', '[403.16] one-to-one: 
 expect('/x/o2o-pem', 'bob', 403, 16, undef, '', '[403.16] one-to-one: other trusted cert unmapped');
 expect('/x/o2o-der', 'alice', 200, 0, 'alice', 'one-to-one', '[mapped] one-to-one file: DER (absolute)');
 expect('/x/o2o-der', 'alice_renewed', 403, 16, undef, '', '[403.16] one-to-one DER: renewed not mapped');
+expect('/x/o2o-file', 'alice', 200, 0, 'alice', 'one-to-one', '[mapped] CertMapOneToOneFile: a blob line');
+expect('/x/o2o-file', 'bob', 200, 0, 'bob', 'one-to-one', '[mapped] CertMapOneToOneFile: a file: line');
+expect('/x/o2o-file', 'alice_renewed', 403, 16, undef, '', '[403.16] CertMapOneToOneFile: renewed not mapped');
 expect('/x/o2o-inline', 'alice', 200, 0, 'alice', 'one-to-one', '[mapped] one-to-one inline IIS base64');
 expect('/x/o2o-inline', 'bob', 200, 0, 'bob', 'one-to-one', '[mapped] one-to-one inline, second mapping');
 expect('/x/o2o-inline', 'alice_renewed', 403, 16, undef, '', '[403.16] one-to-one inline: renewed not mapped');

@@ -16,6 +16,8 @@ my $pki = pki();
 my $noread = "$dir/unreadable.pem";
 { open my $f, '>', $noread or die; print $f "x\n"; close $f; chmod 0000, $noread; }
 my $can_read_anyway = -r $noread;   # root would read it anyway
+my $badmap = "$dir/bad-o2o.txt";
+{ open my $f, '>', $badmap or die; print $f "# mappings\n\nalice MIIB!!notbase64\n"; close $f; }
 
 # name => [directive lines inside <Location /x>, line offset of the bad one
 #          (1-based within those lines), reason regex, scope]
@@ -42,6 +44,8 @@ my @bad = (
     ['bad cache timeout',          ['CertMapLogonCacheTimeout soon'], 1, qr/soon|number|integer|seconds|CertMapLogonCacheTimeout/i],
     ['negative cache timeout',     ['CertMapLogonCacheTimeout -5'], 1, qr/-5|negative|number|CertMapLogonCacheTimeout/i],
     ['bad On/Off',                 ['CertMap Maybe'], 1, qr/CertMap|On|Off/],
+    ['missing mapping file',       ["CertMapOneToOneFile $dir/nonexistent.txt"], 1, qr/CertMapOneToOneFile: cannot open .*nonexistent\.txt/],
+    ['bad line in a mapping file', ["CertMapOneToOneFile $badmap"], 1, qr/CertMapOneToOneFile: \Q$badmap\E:3: .*base64/],
 );
 
 plan tests => 4 * @bad + 7, need_module 'ssl';

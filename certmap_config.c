@@ -347,6 +347,7 @@ static const char *certmap_set_one_to_one(cmd_parms *cmd, void *dcv,
  * directive takes them; blank lines and # comments are skipped. */
 static const char *certmap_one_to_one_line(cmd_parms *cmd,
                                            certmap_dir_conf_t *dc,
+                                           apr_pool_t *scratch,
                                            const char *text,
                                            const char *file,
                                            unsigned int line)
@@ -360,8 +361,8 @@ static const char *certmap_one_to_one_line(cmd_parms *cmd,
         return NULL;
     }
     user = ap_getword_conf(cmd->pool, &text);
-    cert = ap_getword_conf(cmd->temp_pool, &text);
-    password = ap_getword_conf(cmd->temp_pool, &text);
+    cert = ap_getword_conf(scratch, &text);
+    password = ap_getword_conf(scratch, &text);
     if (!*cert || *text) {
         return "expected USER CERT [PASSWORD]";
     }
@@ -378,6 +379,7 @@ static const char *certmap_set_one_to_one_file(cmd_parms *cmd, void *dcv,
     const char *path = ap_server_root_relative(cmd->pool, arg);
     char *text = apr_palloc(cmd->temp_pool, CERTMAP_MAPPING_LINE_MAX);
     ap_configfile_t *cf;
+    apr_pool_t *scratch;
     const char *err = NULL;
     apr_status_t rv;
 
@@ -391,11 +393,19 @@ static const char *certmap_set_one_to_one_file(cmd_parms *cmd, void *dcv,
                                  "%s: %s", path,
                                  apr_strerror(rv, buf, sizeof(buf))));
     }
+    /* Each line's words live only as long as the line: a file of
+     * 100,000 certificates must not leave 100,000 blobs behind. */
+    apr_pool_create(&scratch, cmd->temp_pool);
     while (!err && (rv = ap_cfg_getline(text, CERTMAP_MAPPING_LINE_MAX, cf))
                    == APR_SUCCESS) {
-        err = certmap_one_to_one_line(cmd, dcv, text, path,
+        err = certmap_one_to_one_line(cmd, dcv, scratch, text, path,
                                       cf->line_number);
+        if (err) {
+            err = apr_pstrdup(cmd->temp_pool, err);
+        }
+        apr_pool_clear(scratch);
     }
+    apr_pool_destroy(scratch);
     if (!err && rv != APR_EOF) {
         err = rv == APR_ENOSPC ? "line too long" : "read error";
     }

@@ -143,6 +143,17 @@ o2o_conf() {  # N -> file name
     fi
     echo "$f"
 }
+# The same N mappings as a CertMapOneToOneFile (USER BLOB lines) and the
+# one-line configuration that reads it.
+o2o_file_conf() {  # N -> file name
+    f=$OUT/conf/o2o-file-$1.conf
+    m=$OUT/conf/o2o-file-$1.txt
+    if [ ! -s "$m" ] || [ "$BLOBS" -nt "$m" ]; then
+        head -n "$1" "$BLOBS" | awk '{ printf "bench-user-%07d %s\n", NR - 1, $0 }' > "$m"
+    fi
+    printf 'CertMapOneToOneFile "%s"\n' "$m" > "$f"
+    echo "$f"
+}
 # Many-to-one: N realistic non-matching mappings, then the one for alice.
 # Rules mix exact, case-insensitive and wildcard criteria; half of them
 # start with a rule alice's certificate satisfies, so the scan evaluates
@@ -525,9 +536,11 @@ if ! skipped load; then
     P0=$(free_port); write_conf "$OUT/conf/load0.conf" "$P0" load0
     P1=$(free_port); write_conf "$OUT/conf/load1.conf" "$P1" load1 "$O2OL"
     P2=$(free_port); write_conf "$OUT/conf/load2.conf" "$P2" load2 "$TREE"
+    P3=$(free_port); write_conf "$OUT/conf/load3.conf" "$P3" load3 "$(o2o_file_conf "$N_LOAD")"
     t0=$(configtest_secs "$OUT/conf/load0.conf")
     t1=$(configtest_secs "$OUT/conf/load1.conf")
     t2=$(configtest_secs "$OUT/conf/load2.conf")
+    t3=$(configtest_secs "$OUT/conf/load3.conf")
     [ "$t1" = nan ] && { httpd_env "$APACHE" -t -f "$OUT/conf/load1.conf" 2>&1 | tail -3 >&2; }
     dt=$(awk -v a="$t0" -v b="$t1" 'BEGIN { if (a == "nan" || b == "nan") print "nan"; else printf "%.3f\n", b - a }')
     say "   apache2 -t (median of 3): none $t0 s, $N_LOAD mappings $t1 s, difference $dt s"
@@ -537,9 +550,12 @@ if ! skipped load; then
     # (reading and keeping the configuration tree) taken away
     own_t=$(awk -v d="$dt" -v a="$t0" -v b="$t2" 'BEGIN { if (d == "nan" || b == "nan") print "nan"; else printf "%.3f\n", d - (b - a) }')
     summary "  load, mod_certmap's own share (minus httpd alone)" "$own_t s" "< $GOAL_LOAD_SECS s" "$(okmiss "$own_t" "<" "$GOAL_LOAD_SECS")"
+    dt3=$(awk -v a="$t0" -v b="$t3" 'BEGIN { if (a == "nan" || b == "nan") print "nan"; else printf "%.3f\n", b - a }')
+    say "   CertMapOneToOneFile with the same $N_LOAD mappings: $t3 s, difference $dt3 s"
+    summary "load $N_LOAD one-to-one, CertMapOneToOneFile" "$dt3 s" "< $GOAL_LOAD_SECS s" "$(okmiss "$dt3" "<" "$GOAL_LOAD_SECS")"
 
-    for tag in load0 load1 load2; do
-        case $tag in load0) p=$P0 ;; load1) p=$P1 ;; *) p=$P2 ;; esac
+    for tag in load0 load1 load2 load3; do
+        case $tag in load0) p=$P0 ;; load1) p=$P1 ;; load2) p=$P2 ;; *) p=$P3 ;; esac
         s0=$(date +%s%N)
         start_httpd "$OUT/conf/$tag.conf" "$tag" "$p"
         p=$SPORT
@@ -560,9 +576,11 @@ if ! skipped load; then
     bpp=$(echo "$MEM_load0 $MEM_load1" | awk -v n="$N_LOAD" '{ printf "%.0f\n", ($5 - $2) * 1024 / n }')
     bpar=$(echo "$MEM_load0 $MEM_load1" | awk -v n="$N_LOAD" '{ printf "%.0f\n", ($6 - $3) * 1024 / n }')
     btree=$(echo "$MEM_load0 $MEM_load2" | awk -v n="$N_LOAD" '{ printf "%.0f\n", ($4 - $1) * 1024 / n }')
+    bfile=$(echo "$MEM_load0 $MEM_load3" | awk -v n="$N_LOAD" '{ printf "%.0f\n", ($4 - $1) * 1024 / n }')
     say "   resident per mapping: child RSS $bpm B, child Pss $bpp B, parent RSS $bpar B"
     say "   (httpd alone, same lines as AddDefaultCharset: child RSS $btree B per line)"
     summary "memory per one-to-one mapping (child RSS)" "$bpm B" "<= $GOAL_BYTES B" "$(okmiss "$bpm" "<=" "$GOAL_BYTES")"
+    summary "memory per one-to-one mapping, CertMapOneToOneFile (child RSS)" "$bfile B" "<= $GOAL_BYTES B" "$(okmiss "$bfile" "<=" "$GOAL_BYTES")"
     own_b=$((bpm - btree))
     summary "  memory, mod_certmap's own share (minus httpd alone)" "$own_b B" "<= $GOAL_BYTES B" "$(okmiss "$own_b" "<=" "$GOAL_BYTES")"
     summary "  (info) child Pss / parent RSS per mapping" "$bpp B / $bpar B" "-" "info"

@@ -159,7 +159,7 @@ const char *certmap_conf_account(apr_pool_t *p, const certmap_dir_conf_t *dc,
 /* Prefixes a handler's error with the directive's name, as httpd's own
  * modules do, so the admin reads "Syntax error on line N of FILE:
  * DIRECTIVE: reason". */
-static const char *certmap_cmd_error(cmd_parms *cmd, const char *reason)
+const char *certmap_cmd_error(cmd_parms *cmd, const char *reason)
 {
     return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", reason, NULL);
 }

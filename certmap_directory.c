@@ -84,11 +84,6 @@ static APR_OPTIONAL_FN_TYPE(uldap_connection_open) *dir_ldap_open;
 static APR_OPTIONAL_FN_TYPE(uldap_connection_close) *dir_ldap_close;
 static APR_OPTIONAL_FN_TYPE(uldap_connection_unbind) *dir_ldap_unbind;
 
-static const char *dir_error(cmd_parms *cmd, const char *reason)
-{
-    return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", reason, NULL);
-}
-
 /* ---- start-up: the shared cache, mod_ldap -------------------------------- */
 
 static int dir_retrieve_ldap(void)
@@ -157,7 +152,7 @@ const char *certmap_directory_set_enabled(cmd_parms *cmd, void *dcv, int on)
      * URL then shows as a 500 with a log line. */
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM) {
         if (on && !dc->dir_url && !dir_url_in_scope(cmd)) {
-            return dir_error(cmd, "On needs a CertMapDirectoryURL in this "
+            return certmap_cmd_error(cmd, "On needs a CertMapDirectoryURL in this "
                              "section or an enclosing one");
         }
         dir_state.used |= on;
@@ -176,12 +171,12 @@ const char *certmap_directory_set_url(cmd_parms *cmd, void *dcv,
     const char *f;
 
     if (apr_ldap_url_parse(cmd->pool, text, &lud, &result) != 0) {
-        return dir_error(cmd, apr_psprintf(cmd->pool, "'%s': %s", text,
+        return certmap_cmd_error(cmd, apr_psprintf(cmd->pool, "'%s': %s", text,
                          result && result->reason ? result->reason
                                                   : "not an LDAP URL"));
     }
     if (!lud->lud_host || !*lud->lud_host) {
-        return dir_error(cmd, apr_psprintf(cmd->pool, "'%s' names no host",
+        return certmap_cmd_error(cmd, apr_psprintf(cmd->pool, "'%s' names no host",
                                            text));
     }
     url->text = text;
@@ -212,7 +207,7 @@ const char *certmap_directory_set_bind_dn(cmd_parms *cmd, void *dcv,
     certmap_dir_conf_t *dc = dcv;
 
     if (!*dn) {
-        return dir_error(cmd, "DN must not be empty");
+        return certmap_cmd_error(cmd, "DN must not be empty");
     }
     dc->dir_bind_dn = dn;
     return NULL;
@@ -225,7 +220,7 @@ const char *certmap_directory_set_bind_password(cmd_parms *cmd, void *dcv,
     const char *err = certmap_secret_resolve(cmd, spec,
                                              &dc->dir_bind_password);
 
-    return err ? dir_error(cmd, err) : NULL;
+    return err ? certmap_cmd_error(cmd, err) : NULL;
 }
 
 const char *certmap_directory_set_match(cmd_parms *cmd, void *dcv,
@@ -243,14 +238,14 @@ const char *certmap_directory_set_match(cmd_parms *cmd, void *dcv,
             }
         }
         if (!dir_methods[i].name) {
-            return dir_error(cmd, apr_psprintf(cmd->pool, "unknown method "
+            return certmap_cmd_error(cmd, apr_psprintf(cmd->pool, "unknown method "
                 "'%s' (expected Certificate, IssuerSerial, SKI, SHA1-PUKEY, "
                 "IssuerSubject, Subject, RFC822 or UPN)", word));
         }
         APR_ARRAY_PUSH(list, int) = dir_methods[i].method;
     }
     if (apr_is_empty_array(list)) {
-        return dir_error(cmd, "needs at least one method");
+        return certmap_cmd_error(cmd, "needs at least one method");
     }
     dc->dir_match = list;
     return NULL;
@@ -268,7 +263,7 @@ const char *certmap_directory_set_attribute(cmd_parms *cmd, void *dcv,
         }
     }
     if (!*name || *c) {
-        return dir_error(cmd, apr_psprintf(cmd->pool, "'%s' is not an "
+        return certmap_cmd_error(cmd, apr_psprintf(cmd->pool, "'%s' is not an "
                                            "attribute name", name));
     }
     dc->dir_mapping_attr = name;

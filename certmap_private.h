@@ -139,6 +139,9 @@ extern const command_rec certmap_cmds[];
 /* Effective values, defaults resolved. */
 int certmap_conf_ssl_flags(const certmap_dir_conf_t *dc);
 
+/* "DIRECTIVE: reason", so httpd prints file, line and reason. */
+const char *certmap_cmd_error(cmd_parms *cmd, const char *reason);
+
 /* A cache timeout directive's SECONDS (0 to 30 days), or the directive's
  * error. */
 const char *certmap_conf_seconds(cmd_parms *cmd, const char *arg,

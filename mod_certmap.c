@@ -8,9 +8,12 @@
  * it to an account (one-to-one by the whole certificate, many-to-one by
  * Subject/Issuer rules), logs on to that account through PAM and sets
  * r->user — or ends the request with the IIS status an IIS admin knows.
- * Configuration lives in certmap_config.c, the mapping engine in
- * certmap_rules.c, the TLS policy in certmap_tls.c, the PAM logon in
- * certmap_pam.c and its cache in certmap_cache.c.
+ * The rest lives elsewhere: configuration in certmap_config.c, answers in
+ * certmap_outcome.c, the mapping engine in certmap_rules.c, the TLS policy
+ * in certmap_tls.c, the PAM logon in certmap_pam.c, the shared cache in
+ * certmap_cache.c, what a connection remembers in certmap_memo.c, the
+ * directory lookup in certmap_directory.c, and -D DUMP_CERTMAP and
+ * `certmap explain` in certmap_dump.c and certmap_explain.c.
  */
 
 #include "apr_strings.h"

@@ -1756,6 +1756,17 @@ static const char *serial_hex(apr_pool_t *p, X509 *x509)
     return out;
 }
 
+const char *certmap_x509_describe(apr_pool_t *p, X509 *x509)
+{
+    if (!x509) {
+        return "no certificate";
+    }
+    return apr_psprintf(p, "subject=%s, issuer=%s, serial=%s",
+                        name_rfc2253(p, X509_get_subject_name(x509)),
+                        name_rfc2253(p, X509_get_issuer_name(x509)),
+                        serial_hex(p, x509));
+}
+
 const char *certmap_cert_describe(apr_pool_t *p, const certmap_cert_t *cert)
 {
     char sha[2 * CERTMAP_SHA256_LEN + 1];
@@ -1764,10 +1775,8 @@ const char *certmap_cert_describe(apr_pool_t *p, const certmap_cert_t *cert)
     for (i = 0; i < CERTMAP_SHA256_LEN; i++) {
         apr_snprintf(sha + 2 * i, 3, "%02x", cert->sha256[i]);
     }
-    return apr_psprintf(p, "subject=%s, issuer=%s, serial=%s, sha256=%s",
-                        name_rfc2253(p, X509_get_subject_name(cert->x509)),
-                        name_rfc2253(p, X509_get_issuer_name(cert->x509)),
-                        serial_hex(p, cert->x509), sha);
+    return apr_pstrcat(p, certmap_x509_describe(p, cert->x509), ", sha256=",
+                       sha, NULL);
 }
 
 /* ---- matching ---------------------------------------------------------- */

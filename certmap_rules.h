@@ -131,6 +131,10 @@ const unsigned char *certmap_cert_sha256(const certmap_cert_t *cert);
  * names in RFC 2253 form with every unsafe character escaped. */
 const char *certmap_cert_describe(apr_pool_t *p, const certmap_cert_t *cert);
 
+/* The same without the fingerprint, for a certificate that was not parsed
+ * (one that failed verification); "no certificate" for NULL. */
+const char *certmap_x509_describe(apr_pool_t *p, X509 *x509);
+
 /* ---- matching ---------------------------------------------------------- */
 
 /* Finds the mapping for `cert` in `tables` (of const certmap_table_t *,

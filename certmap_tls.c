@@ -55,7 +55,6 @@
 #include "util_cfgtree.h"
 #include "util_filter.h"
 
-#include <openssl/bn.h>
 #include <openssl/x509_vfy.h>
 
 #include "certmap_private.h"
@@ -96,47 +95,6 @@ static struct {
 } certmap_tls;
 
 /* ---- certificates and errors ------------------------------------------- */
-
-static const char *certmap_tls_name(apr_pool_t *p, X509_NAME *name)
-{
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *data;
-    long len;
-    const char *text;
-
-    if (!bio) {
-        return "?";
-    }
-    /* RFC 2253 escaping leaves no control or 8-bit byte for the log. */
-    X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253);
-    len = BIO_get_mem_data(bio, &data);
-    text = len > 0 ? apr_pstrmemdup(p, data, len) : "";
-    BIO_free(bio);
-    return text;
-}
-
-/* "subject=..., issuer=..., serial=..." for log lines. */
-static const char *certmap_tls_describe(apr_pool_t *p, X509 *x509)
-{
-    BIGNUM *bn;
-    char *hex = NULL;
-    const char *serial;
-
-    if (!x509) {
-        return "no certificate";
-    }
-    bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x509), NULL);
-    if (bn) {
-        hex = BN_bn2hex(bn);
-        BN_free(bn);
-    }
-    serial = apr_pstrdup(p, hex ? hex : "?");
-    OPENSSL_free(hex);
-    return apr_psprintf(p, "subject=%s, issuer=%s, serial=%s",
-                        certmap_tls_name(p, X509_get_subject_name(x509)),
-                        certmap_tls_name(p, X509_get_issuer_name(x509)),
-                        serial);
-}
 
 /* The contract's sub-status for an OpenSSL verify error.  Anything not
  * named is "untrusted or invalid" (16), CRL problems included: without a
@@ -192,7 +150,7 @@ static void certmap_tls_record(conn_rec *c, certmap_conn_t *cc,
 {
     certmap_outcome_e outcome = certmap_tls_classify(err);
     int depth = X509_STORE_CTX_get_error_depth(store);
-    const char *desc = certmap_tls_describe(c->pool,
+    const char *desc = certmap_x509_describe(c->pool,
                                     X509_STORE_CTX_get_current_cert(store));
 
     ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c, "certmap: client certificate "

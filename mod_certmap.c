@@ -350,7 +350,7 @@ static int certmap_check_access(request_rec *r)
     certmap_outcome_e verified;
     certmap_conn_t *cc;
     certmap_cert_t *cert;
-    int flags, present, failed;
+    int flags, present, failed, bits;
 
     if (certmap_flag(dc->enabled, 0) != 1) {
         return DECLINED;
@@ -376,10 +376,11 @@ static int certmap_check_access(request_rec *r)
         }
         return DECLINED;
     }
-    if ((flags & CERTMAP_SSL_128) && certmap_cipher_bits(r, cc) < 128) {
+    if ((flags & CERTMAP_SSL_128)
+        && (bits = certmap_cipher_bits(r, cc)) < 128) {
         return certmap_finish(r, CERTMAP_SSL128_REQUIRED, NULL, NULL, NULL,
                               apr_psprintf(r->pool, "cipher strength %d "
-                                           "bits", certmap_cipher_bits(r, cc)));
+                                           "bits", bits));
     }
     /* Without SslNegotiateCert IIS never looks at a certificate. */
     if (!(flags & (CERTMAP_SSL_NEGOTIATE | CERTMAP_SSL_REQUIRE))) {

@@ -114,7 +114,6 @@ typedef struct {
  * serving the connection touches it. */
 typedef struct {
     SSL *ssl;                       /* from mod_ssl's pre_handshake hook */
-    server_rec *handshake_server;   /* vhost of the handshake */
     /* recorded by the CertMapInvalidCerts Report verify callback */
     certmap_outcome_e verify_failure;   /* CERTMAP_GRANTED: none */
     int verify_error;                   /* X509_V_ERR_* */

@@ -351,7 +351,6 @@ static int certmap_tls_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
     }
     cc = apr_pcalloc(c->pool, sizeof(*cc));
     cc->ssl = ssl;
-    cc->handshake_server = c->base_server;
     cc->verify_failure = CERTMAP_GRANTED;
     ap_set_module_config(c->conn_config, &certmap_module, cc);
     ap_add_input_filter_handle(certmap_tls_filter_handle, cc, NULL, c);
@@ -370,7 +369,6 @@ static apr_status_t certmap_tls_filter(ap_filter_t *f,
 {
     certmap_conn_t *cc = f->ctx;
     apr_status_t rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
-    certmap_tls_ctx_t *info;
 
     if (!ap_ssl_conn_is_ssl(f->c)) {
         /* mod_ssl gave up on TLS here (failed handshake, plain HTTP on
@@ -381,10 +379,6 @@ static apr_status_t certmap_tls_filter(ap_filter_t *f,
     }
     if (!SSL_is_init_finished(cc->ssl)) {
         return rv;
-    }
-    info = certmap_tls_ctx_info(cc->ssl);
-    if (info) {
-        cc->handshake_server = info->s;
     }
     if (cc->verify_failure != CERTMAP_GRANTED) {
         SSL_set_verify_result(cc->ssl, cc->verify_error);

@@ -12,8 +12,8 @@
  * certmap_srv_conf_t, whatever the vhost a request arrives on.
  *
  * What is stored: key = SHA-256(per-start random salt, service, account,
- * password or a "none" marker, SHA-256 of the certificate); value = the
- * time the logon succeeded.  The salt never leaves process memory, so
+ * password or a "none" marker, remote host, SHA-256 of the certificate):
+ * everything handed to PAM; value = the time the logon succeeded.  The salt never leaves process memory, so
  * the cache holds nothing from which a password could be recovered or
  * tested offline.  Any cache failure is a miss: the logon simply runs.
  */
@@ -434,28 +434,36 @@ void certmap_cache_put(request_rec *r,
 
 /* ---- logons -------------------------------------------------------------- */
 
-/* Key: everything that decides a logon.  A password and "no password"
- * must differ even for an empty one. */
-static int logon_key(request_rec *r, const char *service,
-                     const char *account, const char *password,
-                     const certmap_cert_t *cert,
+/* An optional field: present or absent must differ even when empty. */
+static int logon_key_add_optional(certmap_cache_key_t *k, const char *v)
+{
+    static const unsigned char present = 1, absent = 0;
+
+    if (!v) {
+        return certmap_cache_key_add(k, &absent, 1);
+    }
+    return certmap_cache_key_add(k, &present, 1)
+           && certmap_cache_key_add(k, v, strlen(v));
+}
+
+/* Key: everything handed to PAM (service, account, password, remote
+ * host), so that a PAM policy on any of them is asked again whenever one
+ * differs, and the certificate. */
+static int logon_key(request_rec *r, const certmap_logon_t *l,
                      unsigned char key[CERTMAP_CACHE_KEY_LEN])
 {
-    static const unsigned char with_password = 1, without_password = 0;
     certmap_cache_key_t *k;
     int ok;
 
-    if (!cache_state.ready || !service || !account || !cert) {
+    if (!cache_state.ready || !l->service || !l->account || !l->cert) {
         return 0;
     }
     k = certmap_cache_key_begin("logon");
-    ok = certmap_cache_key_add(k, service, strlen(service))
-         && certmap_cache_key_add(k, account, strlen(account))
-         && (password
-             ? certmap_cache_key_add(k, &with_password, 1)
-               && certmap_cache_key_add(k, password, strlen(password))
-             : certmap_cache_key_add(k, &without_password, 1))
-         && certmap_cache_key_add(k, certmap_cert_sha256(cert),
+    ok = certmap_cache_key_add(k, l->service, strlen(l->service))
+         && certmap_cache_key_add(k, l->account, strlen(l->account))
+         && logon_key_add_optional(k, l->password)
+         && logon_key_add_optional(k, l->rhost)
+         && certmap_cache_key_add(k, certmap_cert_sha256(l->cert),
                                   CERTMAP_SHA256_LEN);
     if (!certmap_cache_key_end(k, key) || !ok) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
@@ -465,26 +473,22 @@ static int logon_key(request_rec *r, const char *service,
     return 1;
 }
 
-int certmap_cache_lookup(request_rec *r, const char *service,
-                         const char *account, const char *password,
-                         const certmap_cert_t *cert, int max_age,
-                         apr_time_t *logged_on)
+int certmap_cache_lookup(request_rec *r, const certmap_logon_t *l,
+                         int max_age, apr_time_t *logged_on)
 {
     unsigned char key[CERTMAP_CACHE_KEY_LEN];
 
     return max_age > 0
-           && logon_key(r, service, account, password, cert, key)
+           && logon_key(r, l, key)
            && certmap_cache_get(r, key, max_age, logged_on, NULL, NULL);
 }
 
-void certmap_cache_store(request_rec *r, const char *service,
-                         const char *account, const char *password,
-                         const certmap_cert_t *cert, int timeout)
+void certmap_cache_store(request_rec *r, const certmap_logon_t *l,
+                         int timeout)
 {
     unsigned char key[CERTMAP_CACHE_KEY_LEN];
 
-    if (timeout > 0
-        && logon_key(r, service, account, password, cert, key)) {
+    if (timeout > 0 && logon_key(r, l, key)) {
         certmap_cache_put(r, key, timeout, NULL, 0);
     }
 }

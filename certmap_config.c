@@ -164,11 +164,28 @@ const char *certmap_cmd_error(cmd_parms *cmd, const char *reason)
     return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", reason, NULL);
 }
 
+/* Whether the directive is read from an .htaccess file, at request time,
+ * in a thread serving a request: httpd parses those with the request's
+ * pool as both pools.  Nothing shared may be written then. */
+int certmap_conf_in_htaccess(const cmd_parms *cmd)
+{
+    return cmd->pool == cmd->temp_pool;
+}
+
+/* A scope's own table.  Tables read at start-up get an identity, so a
+ * connection may remember what it matched (certmap_memo.c); the counter
+ * is only ever advanced while the configuration is read, single
+ * threaded.  Tables from .htaccess get none: they live for one request. */
 static certmap_table_t *certmap_own_table(cmd_parms *cmd,
                                           certmap_dir_conf_t *dc)
 {
+    static apr_uint64_t certmap_table_ids;
+
     if (!dc->own) {
         dc->own = certmap_table_make(cmd->pool);
+        if (!certmap_conf_in_htaccess(cmd)) {
+            certmap_table_set_id(dc->own, ++certmap_table_ids);
+        }
         dc->tables = apr_array_make(cmd->pool, 1,
                                     sizeof(const certmap_table_t *));
         APR_ARRAY_PUSH(dc->tables, const certmap_table_t *) = dc->own;
@@ -216,7 +233,10 @@ static const char *certmap_set_enabled(cmd_parms *cmd, void *dcv, int on)
     certmap_dir_conf_t *dc = dcv;
 
     dc->enabled = on;
-    if (on) {
+    /* From .htaccess this runs in a request thread: the server's record is
+     * shared, and whether the host reports invalid certificates was
+     * decided at start-up (certmap_tls.c). */
+    if (on && !certmap_conf_in_htaccess(cmd)) {
         certmap_srv_conf_t *sc =
             ap_get_module_config(cmd->server->module_config, &certmap_module);
         sc->certmap_used = 1;

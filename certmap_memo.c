@@ -6,12 +6,22 @@
  * of on every request; the shared logon cache (certmap_cache.c) serves
  * new connections.
  *
- * The memo is only ever read by the thread serving the connection.  It
- * is keyed by the peer certificate (the caller resets it whenever the
- * certificate changes, so a recycled X509 address cannot match), the
- * scope's list of tables and its enable flags, and for the logon by the
- * PAM service, account and password; a remembered logon expires with the
- * asking scope's CertMapLogonCacheTimeout counted from the real logon.
+ * The memo is only ever read by the thread serving the connection, and it
+ * hits only when everything that decided the remembered answer is equal
+ * by value:
+ *  - the certificate, by the SHA-256 of its DER (never its address: a
+ *    renegotiated certificate may be allocated where a freed one was);
+ *  - the scope's tables, by the identities configuration gave them at
+ *    start-up.  Tables read from .htaccess have none (they are parsed
+ *    anew for every request, often into the very memory the previous
+ *    request's tables were freed from), so a scope with one is never
+ *    remembered;
+ *  - the enable flags;
+ *  - for the logon, everything handed to PAM: service, account, password
+ *    and remote host, kept as copies in the memo's own pool.
+ * What matched is kept as a position in the tables, not as a pointer into
+ * configuration.  A remembered logon expires with the asking scope's
+ * CertMapLogonCacheTimeout counted from the real logon.
  */
 
 #include "apr_strings.h"
@@ -20,71 +30,117 @@
 
 void certmap_memo_reset(certmap_conn_t *cc)
 {
+    apr_pool_t *pool = cc->memo.pool;
+
+    if (pool) {
+        apr_pool_clear(pool);
+    }
     memset(&cc->memo, 0, sizeof(cc->memo));
+    cc->memo.pool = pool;
 }
 
-static int certmap_memo_same_tables(const certmap_memo_t *memo,
-                                    const apr_array_header_t *tables)
+/* The identities of `tables`, or 0 when they cannot be remembered (too
+ * many, or one without an identity). */
+static int certmap_memo_table_ids(const apr_array_header_t *tables,
+                                  apr_uint64_t ids[CERTMAP_MEMO_TABLES],
+                                  int *n)
 {
-    int n = tables ? tables->nelts : 0;
+    int i;
 
-    return memo->ntables == n
-           && (n == 0 || memcmp(memo->tables, tables->elts,
-                                n * sizeof(memo->tables[0])) == 0);
+    *n = tables ? tables->nelts : 0;
+    if (*n > CERTMAP_MEMO_TABLES) {
+        return 0;
+    }
+    for (i = 0; i < *n; i++) {
+        ids[i] = certmap_table_id(APR_ARRAY_IDX(tables, i,
+                                                const certmap_table_t *));
+        if (ids[i] == 0) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
-int certmap_memo_match(const certmap_conn_t *cc, X509 *x509,
+static int certmap_memo_same_scope(const certmap_memo_t *memo,
+                                   const certmap_cert_t *cert,
+                                   const apr_array_header_t *tables,
+                                   int one_to_one, int many_to_one)
+{
+    apr_uint64_t ids[CERTMAP_MEMO_TABLES];
+    int n;
+
+    return memo->matched
+           && memo->one_to_one == one_to_one
+           && memo->many_to_one == many_to_one
+           && memcmp(memo->cert, certmap_cert_sha256(cert),
+                     CERTMAP_SHA256_LEN) == 0
+           && certmap_memo_table_ids(tables, ids, &n)
+           && memo->ntables == n
+           && (n == 0 || memcmp(memo->tables, ids, n * sizeof(ids[0])) == 0);
+}
+
+int certmap_memo_match(const certmap_conn_t *cc, const certmap_cert_t *cert,
                        const apr_array_header_t *tables, int one_to_one,
                        int many_to_one, const certmap_mapping_t **mapping)
 {
     const certmap_memo_t *memo = &cc->memo;
 
-    if (!memo->x509 || memo->x509 != x509
-        || memo->one_to_one != one_to_one
-        || memo->many_to_one != many_to_one
-        || !certmap_memo_same_tables(memo, tables)) {
+    if (!certmap_memo_same_scope(memo, cert, tables, one_to_one,
+                                 many_to_one)) {
         return 0;
     }
-    *mapping = memo->mapping;
-    return 1;
+    if (memo->table < 0) {
+        *mapping = NULL;
+        return 1;
+    }
+    *mapping = certmap_table_mapping_at(tables, memo->table, memo->many,
+                                        memo->position);
+    return *mapping != NULL;
 }
 
-void certmap_memo_remember_match(certmap_conn_t *cc, X509 *x509,
+void certmap_memo_remember_match(certmap_conn_t *cc,
+                                 const certmap_cert_t *cert,
                                  const apr_array_header_t *tables,
                                  int one_to_one, int many_to_one,
                                  const certmap_mapping_t *mapping)
 {
     certmap_memo_t *memo = &cc->memo;
-    int n = tables ? tables->nelts : 0;
 
-    if (memo->x509 != x509) {
-        certmap_memo_reset(cc);         /* the logon was another cert's */
-    }
-    if (n > CERTMAP_MEMO_TABLES) {
-        memo->x509 = NULL;              /* deeper than we remember */
-        memo->ntables = 0;
+    memo->matched = 0;
+    if (!certmap_memo_table_ids(tables, memo->tables, &memo->ntables)) {
         return;
     }
-    memo->x509 = x509;
-    memo->ntables = n;
-    if (n) {
-        memcpy(memo->tables, tables->elts, n * sizeof(memo->tables[0]));
+    memo->table = -1;
+    if (mapping && !certmap_table_locate(tables, mapping, &memo->table,
+                                         &memo->many)) {
+        return;         /* not one of the scope's own: not remembered */
     }
+    memo->position = mapping ? mapping->position : 0;
+    memcpy(memo->cert, certmap_cert_sha256(cert), CERTMAP_SHA256_LEN);
     memo->one_to_one = one_to_one;
     memo->many_to_one = many_to_one;
-    memo->mapping = mapping;
+    memo->matched = 1;
 }
 
-int certmap_memo_logon(const certmap_conn_t *cc, X509 *x509,
-                       const char *service, const char *account,
-                       const char *password, int timeout)
+/* Two optional strings are equal: both absent, or the same bytes. */
+static int certmap_memo_same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+int certmap_memo_logon(const certmap_conn_t *cc, const certmap_logon_t *l,
+                       int timeout)
 {
     const certmap_memo_t *memo = &cc->memo;
     apr_time_t now;
 
-    if (!memo->logged_on || memo->x509 != x509 || timeout <= 0
-        || memo->service != service || memo->password != password
-        || strcmp(memo->account, account) != 0) {
+    if (!memo->logged_on || timeout <= 0
+        || memcmp(memo->logon_cert, certmap_cert_sha256(l->cert),
+                  CERTMAP_SHA256_LEN) != 0
+        || !certmap_memo_same(memo->service, l->service)
+        || !certmap_memo_same(memo->account, l->account)
+        || !certmap_memo_same(memo->password, l->password)
+        || !certmap_memo_same(memo->rhost, l->rhost)) {
         return 0;
     }
     now = apr_time_now();
@@ -92,19 +148,35 @@ int certmap_memo_logon(const certmap_conn_t *cc, X509 *x509,
            && now - memo->logged_on < apr_time_from_sec((apr_time_t)timeout);
 }
 
-void certmap_memo_remember_logon(certmap_conn_t *cc, X509 *x509,
-                                 const char *service, const char *account,
-                                 const char *password, apr_time_t logged_on)
+static const char *certmap_memo_copy(apr_pool_t *p, const char *s)
+{
+    return s ? apr_pstrdup(p, s) : NULL;
+}
+
+/* One logon is remembered at a time; its pool is cleared for the next,
+ * so a connection's memory does not grow with its requests. */
+void certmap_memo_remember_logon(certmap_conn_t *cc, conn_rec *c,
+                                 const certmap_logon_t *l,
+                                 apr_time_t logged_on)
 {
     certmap_memo_t *memo = &cc->memo;
 
-    if (memo->x509 != x509
-        || strlen(account) >= sizeof(memo->account)) {
-        memo->logged_on = 0;
-        return;
+    memo->logged_on = 0;
+    if (!memo->pool) {
+        if (apr_pool_create(&memo->pool, c->pool) != APR_SUCCESS) {
+            memo->pool = NULL;
+            return;
+        }
+        apr_pool_tag(memo->pool, "certmap_memo");
     }
-    memo->service = service;
-    memo->password = password;
-    apr_cpystrn(memo->account, account, sizeof(memo->account));
+    else {
+        apr_pool_clear(memo->pool);
+    }
+    memcpy(memo->logon_cert, certmap_cert_sha256(l->cert),
+           CERTMAP_SHA256_LEN);
+    memo->service = certmap_memo_copy(memo->pool, l->service);
+    memo->account = certmap_memo_copy(memo->pool, l->account);
+    memo->password = certmap_memo_copy(memo->pool, l->password);
+    memo->rhost = certmap_memo_copy(memo->pool, l->rhost);
     memo->logged_on = logged_on;
 }

@@ -84,6 +84,10 @@ typedef struct {
 typedef struct {
     int invalid_certs;              /* CertMapInvalidCerts */
     int certmap_used;               /* CertMap On appears for this server */
+    /* decided at start-up (certmap_tls.c), read-only afterwards */
+    int htaccess_auth;              /* .htaccess may set authentication */
+    int report;                     /* invalid certificates get an HTTP
+                                       answer; never honoured here */
     /* the shared logon cache (CertMapLogonCache) */
     const char *cache_spec;         /* "provider[:args]" as configured */
     const ap_socache_provider_t *cache_provider;
@@ -91,36 +95,55 @@ typedef struct {
 } certmap_srv_conf_t;
 
 /* The last mapping and logon on a connection, so that a keep-alive
- * connection maps and logs on once: valid only for the same certificate,
- * the same list of tables and flags, and (logon) within the scope's
- * CertMapLogonCacheTimeout of the original logon. */
+ * connection maps and logs on once.  Everything in it is a value, never
+ * an address: .htaccess configuration is allocated anew (often at the
+ * same address) for every request, and a renegotiated certificate may
+ * land where a freed one was.  See certmap_memo.c. */
 #define CERTMAP_MEMO_TABLES  8
-#define CERTMAP_MEMO_ACCOUNT 256
 
 typedef struct {
-    X509 *x509;                         /* NULL: nothing remembered */
-    const certmap_table_t *tables[CERTMAP_MEMO_TABLES];
+    /* the mapping */
+    int matched;                        /* 0: nothing remembered */
+    unsigned char cert[CERTMAP_SHA256_LEN];  /* SHA-256 of the DER */
+    apr_uint64_t tables[CERTMAP_MEMO_TABLES];   /* table identities */
     int ntables;
     int one_to_one, many_to_one;
-    const certmap_mapping_t *mapping;   /* what matched (Allow or Deny) */
-    /* the logon, when one succeeded through PAM */
-    const char *service;                /* configuration's string */
-    const char *password;               /* configuration's string */
-    char account[CERTMAP_MEMO_ACCOUNT];
+    int table, many, position;          /* what matched; table -1: none */
+    /* the logon, when one succeeded through PAM: everything handed to PAM
+     * (copies in `pool`, which is cleared for each new logon) */
+    apr_pool_t *pool;
+    unsigned char logon_cert[CERTMAP_SHA256_LEN];
+    const char *service, *account, *password, *rhost;
     apr_time_t logged_on;               /* 0: no logon remembered */
 } certmap_memo_t;
+
+/* What PAM is handed for one logon: a memoised or cached logon is reused
+ * only when all of it is equal. */
+typedef struct {
+    const char *service;
+    const char *account;
+    const char *password;               /* NULL: account check only */
+    const char *rhost;                  /* PAM_RHOST */
+    const certmap_cert_t *cert;
+} certmap_logon_t;
 
 /* What the module remembers about one TLS connection.  Only the thread
  * serving the connection touches it. */
 typedef struct {
     SSL *ssl;                       /* from mod_ssl's pre_handshake hook */
-    /* recorded by the CertMapInvalidCerts Report verify callback */
+    /* the client certificate failed verification (certmap_tls.c): the
+     * most serious failure seen on the connection; it is never forgotten,
+     * as mod_ssl resets the verify result on every TLS 1.2 request */
     certmap_outcome_e verify_failure;   /* CERTMAP_GRANTED: none */
     int verify_error;                   /* X509_V_ERR_* */
-    int verify_depth;
+    const char *verify_reason;          /* for the log */
     const char *verify_cert_desc;       /* the certificate that failed */
-    /* the client certificate parsed once per connection (the glue's) */
-    X509 *parsed_x509;                  /* identity of `parsed` */
+    int verify_masked;                  /* our Report callback cleared it:
+                                           mod_ssl believes it verified */
+    /* the client certificate parsed once per connection (the glue's);
+     * `parsed` holds a reference to parsed_x509, so while it lives no
+     * other certificate can take that address */
+    X509 *parsed_x509;
     certmap_cert_t *parsed;
     apr_pool_t *cert_pool;              /* holds `parsed`; cleared when the
                                            peer certificate changes */
@@ -137,6 +160,9 @@ extern const command_rec certmap_cmds[];
 
 /* Effective values, defaults resolved. */
 int certmap_conf_ssl_flags(const certmap_dir_conf_t *dc);
+
+/* Whether cmd reads an .htaccess file (at request time). */
+int certmap_conf_in_htaccess(const cmd_parms *cmd);
 
 /* "DIRECTIVE: reason", so httpd prints file, line and reason. */
 const char *certmap_cmd_error(cmd_parms *cmd, const char *reason);
@@ -159,24 +185,24 @@ const char *certmap_conf_account(apr_pool_t *p, const certmap_dir_conf_t *dc,
 /* Forgets everything (the peer certificate changed). */
 void certmap_memo_reset(certmap_conn_t *cc);
 
-/* The mapping remembered for x509 in a scope with these tables and flags
- * (NULL: none matched); 0 when nothing is remembered. */
-int certmap_memo_match(const certmap_conn_t *cc, X509 *x509,
+/* The mapping remembered for cert in a scope with these tables and flags
+ * (*mapping NULL: none matched); 0 when nothing is remembered. */
+int certmap_memo_match(const certmap_conn_t *cc, const certmap_cert_t *cert,
                        const apr_array_header_t *tables, int one_to_one,
                        int many_to_one, const certmap_mapping_t **mapping);
-void certmap_memo_remember_match(certmap_conn_t *cc, X509 *x509,
+void certmap_memo_remember_match(certmap_conn_t *cc,
+                                 const certmap_cert_t *cert,
                                  const apr_array_header_t *tables,
                                  int one_to_one, int many_to_one,
                                  const certmap_mapping_t *mapping);
 
-/* Whether this logon succeeded on the connection less than `timeout`
- * seconds ago (service and password compared as configuration pointers). */
-int certmap_memo_logon(const certmap_conn_t *cc, X509 *x509,
-                       const char *service, const char *account,
-                       const char *password, int timeout);
-void certmap_memo_remember_logon(certmap_conn_t *cc, X509 *x509,
-                                 const char *service, const char *account,
-                                 const char *password, apr_time_t logged_on);
+/* Whether this very logon succeeded on the connection less than
+ * `timeout` seconds ago. */
+int certmap_memo_logon(const certmap_conn_t *cc, const certmap_logon_t *l,
+                       int timeout);
+void certmap_memo_remember_logon(certmap_conn_t *cc, conn_rec *c,
+                                 const certmap_logon_t *l,
+                                 apr_time_t logged_on);
 
 /* ---- certmap_dump.c ---------------------------------------------------- */
 
@@ -213,9 +239,16 @@ const char *certmap_outcome_text(certmap_outcome_e outcome);
 /* ---- certmap_tls.c ----------------------------------------------------- */
 
 /* Registers the mod_ssl optional hooks (init_server, pre_handshake) and
- * the request hook that refuses requests on a connection whose client
+ * the request hooks that refuse requests on a connection whose client
  * certificate failed verification under CertMapInvalidCerts Report. */
 void certmap_tls_register_hooks(apr_pool_t *p);
+
+/* Whether the client certificate of r's connection verified: anything
+ * else (a failure recorded on the connection, a verify error, mod_ssl's
+ * GENEROUS or FAILED) never maps.  CERTMAP_GRANTED or the outcome, with
+ * *reason set. */
+certmap_outcome_e certmap_tls_verified(request_rec *r, certmap_conn_t *cc,
+                                       const char **reason);
 
 /* The module's state for c, or NULL when c is not a mod_ssl connection.
  * On an HTTP/2 secondary connection, the state of its master. */
@@ -245,19 +278,16 @@ int certmap_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                               apr_pool_t *ptemp, server_rec *s);
 void certmap_cache_child_init(apr_pool_t *p, server_rec *s);
 
-/* Was this logon (service, account, password, certificate) successful
- * less than `max_age` seconds ago?  Any cache error answers no.  On yes,
- * *logged_on (if not NULL) receives the time of that logon. */
-int certmap_cache_lookup(request_rec *r, const char *service,
-                         const char *account, const char *password,
-                         const certmap_cert_t *cert, int max_age,
-                         apr_time_t *logged_on);
+/* Was this logon (everything handed to PAM, and the certificate)
+ * successful less than `max_age` seconds ago?  Any cache error answers
+ * no.  On yes, *logged_on (if not NULL) receives the time of that logon. */
+int certmap_cache_lookup(request_rec *r, const certmap_logon_t *l,
+                         int max_age, apr_time_t *logged_on);
 
 /* Remembers a successful logon for `timeout` seconds; errors are logged
  * and otherwise ignored (the next request logs on again). */
-void certmap_cache_store(request_rec *r, const char *service,
-                         const char *account, const char *password,
-                         const certmap_cert_t *cert, int timeout);
+void certmap_cache_store(request_rec *r, const certmap_logon_t *l,
+                         int timeout);
 
 /* The same shared cache as a store of small records, for other users
  * (the directory mapping).  Keys are SHA-256 digests over a per-start

@@ -136,6 +136,7 @@ typedef struct {
 
 struct certmap_table {
     apr_pool_t *pool;
+    apr_uint64_t id;                    /* the caller's identity; 0: none */
     apr_array_header_t *one_to_one;     /* of certmap_mapping_t * */
     apr_uint32_t *slots;                /* open addressing by fingerprint:
                                            1 + index into one_to_one, or 0 */
@@ -1202,6 +1203,60 @@ certmap_table_t *certmap_table_make(apr_pool_t *p)
     return t;
 }
 
+void certmap_table_set_id(certmap_table_t *t, apr_uint64_t id)
+{
+    t->id = id;
+}
+
+apr_uint64_t certmap_table_id(const certmap_table_t *t)
+{
+    return t->id;
+}
+
+static const apr_array_header_t *table_list(const certmap_table_t *t,
+                                            int many)
+{
+    return many ? t->many_to_one : t->one_to_one;
+}
+
+int certmap_table_locate(const apr_array_header_t *tables,
+                         const certmap_mapping_t *m, int *table, int *many)
+{
+    int i, k;
+
+    for (i = 0; tables && m && i < tables->nelts; i++) {
+        const certmap_table_t *t = APR_ARRAY_IDX(tables, i,
+                                                 const certmap_table_t *);
+        for (k = 0; k < 2; k++) {
+            const apr_array_header_t *list = table_list(t, k);
+            if (m->position >= 0 && m->position < list->nelts
+                && APR_ARRAY_IDX(list, m->position, certmap_mapping_t *)
+                   == m) {
+                *table = i;
+                *many = k;
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+const certmap_mapping_t *certmap_table_mapping_at(
+    const apr_array_header_t *tables, int table, int many, int position)
+{
+    const apr_array_header_t *list;
+
+    if (!tables || table < 0 || table >= tables->nelts) {
+        return NULL;
+    }
+    list = table_list(APR_ARRAY_IDX(tables, table, const certmap_table_t *),
+                      many);
+    if (position < 0 || position >= list->nelts) {
+        return NULL;
+    }
+    return APR_ARRAY_IDX(list, position, certmap_mapping_t *);
+}
+
 static const char *where(apr_pool_t *p, const certmap_mapping_t *m)
 {
     if (m->file == NULL) {
@@ -1230,6 +1285,7 @@ const char *certmap_table_add_one_to_one(certmap_table_t *t,
     if (!grow_slots(t)) {
         return "out of memory for one-to-one mappings";
     }
+    m->position = t->one_to_one->nelts;
     APR_ARRAY_PUSH(t->one_to_one, certmap_mapping_t *) = m;
     place_fingerprint(t->slots, t->slot_mask, m->fingerprint,
                       (apr_uint32_t)t->one_to_one->nelts);
@@ -1507,6 +1563,7 @@ const char *certmap_table_add_many_to_one(certmap_table_t *t,
     }
     apr_hash_set(t->by_name, key, key_len, m);
     index_mapping(t, m, t->many_to_one->nelts);
+    m->position = t->many_to_one->nelts;
     APR_ARRAY_PUSH(t->many_to_one, certmap_mapping_t *) = m;
     return NULL;
 }

@@ -49,6 +49,9 @@ typedef struct certmap_mapping {
     int enabled;                 /* CertMapEnabled */
     apr_array_header_t *rules;   /* of certmap_rule_t *, ANDed; many-to-one */
     unsigned char fingerprint[CERTMAP_SHA256_LEN]; /* one-to-one: SHA-256 of DER */
+    int position;                /* set by the engine: index in its table's
+                                    list of its kind (one-to-one or
+                                    many-to-one) */
 } certmap_mapping_t;
 
 /* The mappings one configuration scope declares itself (opaque).  Scopes
@@ -99,6 +102,23 @@ const char *certmap_der_to_blob(apr_pool_t *p, const unsigned char *der,
 /* ---- tables ------------------------------------------------------------ */
 
 certmap_table_t *certmap_table_make(apr_pool_t *p);
+
+/* An identity the caller gives a table, for remembering decisions across
+ * requests: two tables with one non-zero id must hold the same mappings
+ * for as long as either is in use.  0 (the default) means "ephemeral",
+ * never remembered. */
+void certmap_table_set_id(certmap_table_t *t, apr_uint64_t id);
+apr_uint64_t certmap_table_id(const certmap_table_t *t);
+
+/* Where `m` sits in `tables` (of const certmap_table_t *): the table's
+ * index and whether it is many-to-one; 0 when it is in none of them. */
+int certmap_table_locate(const apr_array_header_t *tables,
+                         const certmap_mapping_t *m, int *table, int *many);
+
+/* The mapping at (table, many, position), as certmap_table_locate gave
+ * it, or NULL when there is none. */
+const certmap_mapping_t *certmap_table_mapping_at(
+    const apr_array_header_t *tables, int table, int many, int position);
 
 /* Adds a one-to-one mapping for the certificate `der`.  Sets
  * m->fingerprint.  The same certificate twice in one table is an error. */

@@ -32,11 +32,31 @@
  *     certificate too.  It also runs for HTTP/2 streams (their state is
  *     the master connection's).
  *
+ *  5. Whatever host the handshake was made for, the decision is made per
+ *     request for the virtual host that serves it (r->server, chosen by
+ *     Host or :authority after SNI): on a host that reports invalid
+ *     certificates, a request on a connection whose certificate failed
+ *     verification anywhere is refused before any location sees it
+ *     (post_read_request) and again right after mod_ssl's access hook,
+ *     where a per-directory SSLVerifyClient renegotiates.  "Failed" is
+ *     read from the connection itself: what our callback recorded, the
+ *     verify result when the handshake or a renegotiation ended, and
+ *     mod_ssl's own SSL_CLIENT_VERIFY (GENEROUS or FAILED under
+ *     optional_no_ca).  A failure is remembered for the connection: mod_ssl
+ *     resets the verify result on every TLS 1.2 request.
+ *
+ * Which hosts report: CertMapInvalidCerts Report (the default) on a host
+ * that uses CertMap in its configuration, or that says Report explicitly,
+ * or that lets .htaccess files set authentication (AllowOverride All or
+ * AuthConfig), where CertMap On may appear at request time.  Decided once
+ * at start-up, before mod_ssl sets up its contexts.
+ *
  * What stays mod_ssl's: CertMapInvalidCerts Reject (nothing is
  * installed); an OCSP or SSLVerifyDepth failure (mod_ssl's own verdict
  * on a chain OpenSSL accepted: mod_ssl has already marked the connection
- * failed, so it ends in the TLS layer); a per-directory SSLVerifyClient,
- * which renegotiates with mod_ssl's own callback.
+ * failed, so it ends in the TLS layer); a per-directory SSLVerifyClient
+ * optional or require renegotiates with mod_ssl's own callback, so a
+ * certificate failing there gets mod_ssl's answer (never a grant).
  *
  * CRL problems fail closed as 403.16: no CRL for an issuer (unless
  * SSLCARevocationCheck has no_crl_for_cert_ok, which keeps its meaning),
@@ -144,7 +164,24 @@ static void certmap_tls_unresumable(conn_rec *c, SSL *ssl)
     SSL_set_num_tickets(ssl, 0);
 }
 
-/* Records one failed verification step, keeping the most serious. */
+/* Keeps a verification failure of the connection's client certificate,
+ * the most serious one (16 before 13 before 17).  `masked`: our callback
+ * cleared it, so mod_ssl believes the certificate is good. */
+static void certmap_tls_keep(certmap_conn_t *cc, certmap_outcome_e outcome,
+                             int err, const char *reason, const char *desc,
+                             int masked)
+{
+    if (cc->verify_failure == CERTMAP_GRANTED
+        || outcome < cc->verify_failure) {
+        cc->verify_failure = outcome;
+        cc->verify_error = err;
+        cc->verify_reason = reason;
+        cc->verify_cert_desc = desc;
+    }
+    cc->verify_masked |= masked;
+}
+
+/* Records one failed verification step of the handshake. */
 static void certmap_tls_record(conn_rec *c, certmap_conn_t *cc,
                                X509_STORE_CTX *store, int err)
 {
@@ -152,21 +189,38 @@ static void certmap_tls_record(conn_rec *c, certmap_conn_t *cc,
     int depth = X509_STORE_CTX_get_error_depth(store);
     const char *desc = certmap_x509_describe(c->pool,
                                     X509_STORE_CTX_get_current_cert(store));
+    const char *reason = apr_psprintf(c->pool, "verification failed at "
+                                      "depth %d: %s", depth,
+                                      X509_verify_cert_error_string(err));
 
     ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c, "certmap: client certificate "
-                  "verification failed at depth %d: %s (%d); %s; "
-                  "CertMapInvalidCerts Report: the handshake completes and "
-                  "requests on this connection get %d.%d", depth,
-                  X509_verify_cert_error_string(err), err, desc,
-                  certmap_outcome_status(outcome),
+                  "%s (%d); %s; CertMapInvalidCerts Report: the handshake "
+                  "completes and requests on this connection get %d.%d",
+                  reason, err, desc, certmap_outcome_status(outcome),
                   certmap_outcome_substatus(outcome));
-    if (cc->verify_failure == CERTMAP_GRANTED
-        || outcome < cc->verify_failure) {
-        cc->verify_failure = outcome;
-        cc->verify_error = err;
-        cc->verify_depth = depth;
-        cc->verify_cert_desc = desc;
+    certmap_tls_keep(cc, outcome, err, reason, desc, 1);
+}
+
+/* Records what OpenSSL's verify result says of the peer certificate now,
+ * after the handshake or a renegotiation that mod_ssl's callback judged
+ * (GENEROUS under optional_no_ca leaves the error in place).  Only the
+ * thread that owns the connection writes its record: HTTP/2 streams read
+ * it. */
+static void certmap_tls_observe(conn_rec *c, certmap_conn_t *cc)
+{
+    X509 *x509;
+    long err;
+
+    if (c->master || !cc->ssl
+        || !(x509 = SSL_get0_peer_certificate(cc->ssl))
+        || (err = SSL_get_verify_result(cc->ssl)) == X509_V_OK) {
+        return;
     }
+    certmap_tls_keep(cc, certmap_tls_classify((int)err), (int)err,
+                     apr_psprintf(c->pool, "mod_ssl accepted the handshake "
+                                  "but verification failed: %s",
+                                  X509_verify_cert_error_string(err)),
+                     certmap_x509_describe(c->pool, x509), 0);
 }
 
 /* mod_ssl's own callback, for the steps it keeps deciding. */
@@ -231,25 +285,33 @@ static apr_status_t certmap_tls_reset(void *unused)
     return APR_SUCCESS;
 }
 
-/* Looks a server-scope directive up in the configuration tree: the last
- * one inside the server's own <VirtualHost>, else the main server's.
- * Only for settings no module API exposes (mod_ssl's CRL flags);
- * conditional sections (<IfModule>, <IfDefine>, Include) are already
- * resolved in the tree. */
-static const char *certmap_tls_directive(server_rec *s, const char *name)
+/* The directives inside s's own <VirtualHost> block in the configuration
+ * tree (NULL for the main server).  Conditional sections (<IfModule>,
+ * <IfDefine>) and Include are already resolved in the tree. */
+static const ap_directive_t *certmap_tls_vhost_block(server_rec *s)
 {
-    const ap_directive_t *d, *scope = NULL;
-    const char *args = NULL;
+    const ap_directive_t *d;
 
-    for (d = ap_conftree; d && s->is_virtual && !scope; d = d->next) {
+    for (d = ap_conftree; d && s->is_virtual; d = d->next) {
         if (!ap_cstr_casecmp(d->directive, "<VirtualHost")
             && s->defn_name && d->filename
             && (unsigned)d->line_num == s->defn_line_number
             && !strcmp(d->filename, s->defn_name)) {
-            scope = d->first_child;
+            return d->first_child;
         }
     }
-    for (d = scope; d; d = d->next) {
+    return NULL;
+}
+
+/* Looks a server-scope directive up in the configuration tree: the last
+ * one inside the server's own <VirtualHost>, else the main server's.
+ * Only for settings no module API exposes (mod_ssl's CRL flags). */
+static const char *certmap_tls_directive(server_rec *s, const char *name)
+{
+    const ap_directive_t *d;
+    const char *args = NULL;
+
+    for (d = certmap_tls_vhost_block(s); d; d = d->next) {
         if (!ap_cstr_casecmp(d->directive, name)) {
             args = d->args;
         }
@@ -260,6 +322,71 @@ static const char *certmap_tls_directive(server_rec *s, const char *name)
         }
     }
     return args;
+}
+
+/* Whether an AllowOverride or AllowOverrideList line lets .htaccess files
+ * set CertMap directives. */
+static int certmap_tls_override_allows(apr_pool_t *p,
+                                       const ap_directive_t *d)
+{
+    int list = !ap_cstr_casecmp(d->directive, "AllowOverrideList");
+    char *last, *word;
+
+    if (!list && ap_cstr_casecmp(d->directive, "AllowOverride")) {
+        return 0;
+    }
+    for (word = apr_strtok(apr_pstrdup(p, d->args), " \t", &last); word;
+         word = apr_strtok(NULL, " \t", &last)) {
+        if (list ? !ap_cstr_casecmpn(word, "CertMap", 7)
+                 : (!ap_cstr_casecmp(word, "All")
+                    || !ap_cstr_casecmp(word, "AuthConfig"))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Whether a <Directory> section among `d` and its siblings lets .htaccess
+ * files set authentication. */
+static int certmap_tls_sections_allow(apr_pool_t *p, const ap_directive_t *d)
+{
+    const ap_directive_t *in;
+
+    for (; d; d = d->next) {
+        if (ap_cstr_casecmp(d->directive, "<Directory")
+            && ap_cstr_casecmp(d->directive, "<DirectoryMatch")) {
+            continue;
+        }
+        for (in = d->first_child; in; in = in->next) {
+            if (certmap_tls_override_allows(p, in)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Before mod_ssl sets up its TLS contexts (and so calls init_server):
+ * which hosts report invalid certificates.  A host whose .htaccess files
+ * may say `CertMap On` reports too, since a request thread must never
+ * change what the host does. */
+static int certmap_tls_decide_hosts(apr_pool_t *pconf, apr_pool_t *plog,
+                                    apr_pool_t *ptemp, server_rec *s)
+{
+    int main_allows = certmap_tls_sections_allow(ptemp, ap_conftree);
+    certmap_srv_conf_t *sc;
+
+    (void)pconf, (void)plog;
+    for (; s; s = s->next) {
+        sc = ap_get_module_config(s->module_config, &certmap_module);
+        sc->htaccess_auth = main_allows
+                            || certmap_tls_sections_allow(ptemp,
+                                   certmap_tls_vhost_block(s));
+        sc->report = sc->invalid_certs != CERTMAP_INVALID_REJECT
+                     && (sc->certmap_used || sc->htaccess_auth
+                         || sc->invalid_certs == CERTMAP_INVALID_REPORT);
+    }
+    return OK;
 }
 
 static int certmap_tls_no_crl_ok(apr_pool_t *p, server_rec *s)
@@ -332,7 +459,7 @@ static int certmap_tls_init_server(server_rec *s, apr_pool_t *p,
     apr_hash_set(certmap_tls.by_server, apr_pmemdup(p, &s, sizeof(s)),
                  sizeof(server_rec *), info);
 
-    if (sc->certmap_used && sc->invalid_certs != CERTMAP_INVALID_REJECT) {
+    if (sc->report) {
         info->no_crl_ok = certmap_tls_no_crl_ok(p, s);
         certmap_tls_install(s, ctx, info);
     }
@@ -360,7 +487,8 @@ static int certmap_tls_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
 /* ---- after the handshake ------------------------------------------------ */
 
 /* Sits above mod_ssl's input filter until the handshake is done, then
- * tells mod_ssl what the callback recorded, before any request is read. */
+ * tells mod_ssl what the callback recorded, before any request is read,
+ * and records a failure mod_ssl's own callback let through. */
 static apr_status_t certmap_tls_filter(ap_filter_t *f,
                                        apr_bucket_brigade *bb,
                                        ap_input_mode_t mode,
@@ -380,43 +508,190 @@ static apr_status_t certmap_tls_filter(ap_filter_t *f,
     if (!SSL_is_init_finished(cc->ssl)) {
         return rv;
     }
-    if (cc->verify_failure != CERTMAP_GRANTED) {
+    if (cc->verify_masked) {
         SSL_set_verify_result(cc->ssl, cc->verify_error);
+    }
+    else {
+        certmap_tls_observe(f->c, cc);
     }
     ap_remove_input_filter(f);
     return rv;
 }
 
-/* Refuses every request on a connection whose client certificate failed
- * verification under Report, before any location, quick handler or
- * authorization sees it.  Not only the handshake's virtual host: without
- * SNI, or with a Host naming another host, the certificate would still be
- * the one mod_ssl exports to that host. */
-static int certmap_tls_refuse(request_rec *r)
+/* What mod_ssl says of the certificate (SSL_CLIENT_VERIFY): GENEROUS and
+ * FAILED are failures, and so is no answer when a certificate is there. */
+static int certmap_tls_mod_ssl_failed(request_rec *r, int has_cert,
+                                      const char **verify)
 {
-    certmap_conn_t *cc = certmap_conn_get(r->connection);
+    *verify = ap_ssl_var_lookup(r->pool, r->server, r->connection, r,
+                                "SSL_CLIENT_VERIFY");
+    if (!*verify || !**verify) {
+        return has_cert;
+    }
+    return strcmp(*verify, "SUCCESS") != 0 && strcmp(*verify, "NONE") != 0;
+}
+
+/* The verification failure of the client certificate on r's connection,
+ * CERTMAP_GRANTED when there is none.  `ask_mod_ssl` also reads mod_ssl's
+ * own verdict (a variable lookup): needed after mod_ssl's access hook,
+ * which may renegotiate or call a certificate GENEROUS without an
+ * OpenSSL error.  A failure found here is recorded for the connection. */
+static certmap_outcome_e certmap_tls_failure(request_rec *r,
+                                             certmap_conn_t *cc,
+                                             int ask_mod_ssl)
+{
+    conn_rec *c = r->connection;
+    X509 *x509 = (cc && cc->ssl) ? SSL_get0_peer_certificate(cc->ssl)
+                                 : NULL;
+    const char *verify;
+    long err;
+
+    if (cc) {
+        certmap_tls_observe(c, cc);
+        if (cc->verify_failure != CERTMAP_GRANTED) {
+            return cc->verify_failure;
+        }
+        if (cc->ssl && !x509) {
+            return CERTMAP_GRANTED;         /* no certificate to fail */
+        }
+        if (x509 && (err = SSL_get_verify_result(cc->ssl)) != X509_V_OK) {
+            return certmap_tls_classify((int)err);  /* an HTTP/2 stream */
+        }
+    }
+    if ((cc && cc->ssl && !ask_mod_ssl)
+        || !certmap_tls_mod_ssl_failed(r, x509 != NULL, &verify)) {
+        return CERTMAP_GRANTED;
+    }
+    if (cc && !c->master) {
+        certmap_tls_keep(cc, CERTMAP_CERT_UNTRUSTED,
+                         X509_V_ERR_UNSPECIFIED,
+                         apr_psprintf(c->pool, "mod_ssl did not verify the "
+                                      "certificate (SSL_CLIENT_VERIFY=%s)",
+                                      verify ? verify : "(unset)"),
+                         certmap_x509_describe(c->pool, x509), 0);
+    }
+    return CERTMAP_CERT_UNTRUSTED;
+}
+
+certmap_outcome_e certmap_tls_verified(request_rec *r, certmap_conn_t *cc,
+                                       const char **reason)
+{
+    certmap_outcome_e outcome = certmap_tls_failure(r, cc, 1);
+
+    if (outcome != CERTMAP_GRANTED) {
+        *reason = (cc && cc->verify_reason) ? cc->verify_reason
+                                            : "the client certificate "
+                                              "failed verification";
+    }
+    return outcome;
+}
+
+/* Whether the virtual host serving r reports invalid certificates. */
+static int certmap_tls_reports(request_rec *r)
+{
+    certmap_srv_conf_t *sc = ap_get_module_config(r->server->module_config,
+                                                  &certmap_module);
+
+    return sc && sc->report;
+}
+
+#define CERTMAP_TLS_REFUSED "certmap-tls-refused"
+#define CERTMAP_TLS_EXEMPT  "certmap-tls-exempt"
+
+/* The ErrorDocument of our own refusal, and its subrequests: served, but
+ * never with the certificate looking valid. */
+static int certmap_tls_exempt(request_rec *r)
+{
+    for (; r; r = r->main) {
+        if (apr_table_get(r->notes, CERTMAP_TLS_EXEMPT)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* mod_ssl resets the verify result on every TLS 1.2 request; where we let
+ * a request on a failed connection through (its ErrorDocument), put the
+ * failure back so SSL_CLIENT_VERIFY reads FAILED and `Require
+ * ssl-verify-client` denies. */
+static void certmap_tls_reassert(certmap_conn_t *cc)
+{
+    if (cc && cc->ssl && cc->verify_failure != CERTMAP_GRANTED
+        && cc->verify_error != X509_V_OK) {
+        SSL_set_verify_result(cc->ssl, cc->verify_error);
+    }
+}
+
+/* Ends r with the connection's failure.  The connection is closed after
+ * the answer: every later request on it would be refused the same way. */
+static int certmap_tls_refuse(request_rec *r, certmap_conn_t *cc,
+                              certmap_outcome_e outcome)
+{
+    X509 *x509 = (cc && cc->ssl) ? SSL_get0_peer_certificate(cc->ssl)
+                                 : NULL;
     certmap_cert_t *cert = NULL;
-    X509 *x509;
     const char *reason;
     int status;
 
-    if (!cc || cc->verify_failure == CERTMAP_GRANTED) {
-        return DECLINED;
-    }
-    x509 = cc->ssl ? SSL_get0_peer_certificate(cc->ssl) : NULL;
     if (x509 && certmap_cert_parse(r->pool, x509, &cert)) {
         cert = NULL;
     }
-    reason = apr_psprintf(r->pool, "client certificate failed TLS "
-                          "verification at depth %d: %s%s%s",
-                          cc->verify_depth,
-                          X509_verify_cert_error_string(cc->verify_error),
-                          cc->verify_depth || !cert ? "; failing "
-                          "certificate: " : "",
-                          cc->verify_depth || !cert ? cc->verify_cert_desc
-                                                    : "");
-    status = certmap_finish(r, cc->verify_failure, cert, NULL, NULL, reason);
+    reason = apr_pstrcat(r->pool, "client certificate failed TLS "
+                         "verification: ",
+                         (cc && cc->verify_reason) ? cc->verify_reason
+                                                   : "(mod_ssl)",
+                         cc && cc->verify_cert_desc ? "; failing "
+                         "certificate: " : "",
+                         cc && cc->verify_cert_desc ? cc->verify_cert_desc
+                                                    : "", NULL);
+    r->connection->keepalive = AP_CONN_CLOSE;
+    apr_table_setn(r->notes, CERTMAP_TLS_REFUSED, "1");
+    status = certmap_finish(r, outcome, cert, NULL, NULL, reason);
     return (status == OK || status == DECLINED) ? HTTP_FORBIDDEN : status;
+}
+
+/* Decides r against the policy of the host that serves it: refused when
+ * the certificate failed and this host reports invalid certificates, or
+ * when our callback hid the failure from mod_ssl (then on every host). */
+static int certmap_tls_decide(request_rec *r, int ask_mod_ssl)
+{
+    certmap_conn_t *cc;
+    certmap_outcome_e outcome;
+
+    if (!ap_ssl_conn_is_ssl(r->connection)) {
+        return DECLINED;
+    }
+    cc = certmap_conn_get(r->connection);
+    if (certmap_tls_exempt(r)) {
+        certmap_tls_reassert(cc);
+        return DECLINED;
+    }
+    if (!certmap_tls_reports(r) && !(cc && cc->verify_masked)) {
+        return DECLINED;
+    }
+    outcome = certmap_tls_failure(r, cc, ask_mod_ssl);
+    if (outcome == CERTMAP_GRANTED) {
+        return DECLINED;
+    }
+    return certmap_tls_refuse(r, cc, outcome);
+}
+
+/* Every request, before any location, quick handler or authorization
+ * sees it (r->server is the host Host or :authority chose).  The
+ * ErrorDocument of our own refusal is let through, marked. */
+static int certmap_tls_read_request(request_rec *r)
+{
+    if (r->prev && apr_table_get(r->prev->notes, CERTMAP_TLS_REFUSED)) {
+        apr_table_setn(r->notes, CERTMAP_TLS_EXEMPT, "1");
+    }
+    return certmap_tls_decide(r, 0);
+}
+
+/* Right after mod_ssl's access hook, which may have renegotiated for a
+ * per-directory SSLVerifyClient, or reset the verify result. */
+static int certmap_tls_access(request_rec *r)
+{
+    return certmap_tls_decide(r, 1);
 }
 
 /* ---- what other files call ---------------------------------------------- */
@@ -475,6 +750,7 @@ int certmap_tls_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 void certmap_tls_register_hooks(apr_pool_t *p)
 {
     static const char *const after_ssl[] = { "mod_ssl.c", NULL };
+    static const char *const before_ssl[] = { "mod_ssl.c", NULL };
 
     (void)p;
     APR_OPTIONAL_HOOK(certmap_ssl, init_server, certmap_tls_init_server,
@@ -484,6 +760,10 @@ void certmap_tls_register_hooks(apr_pool_t *p)
     certmap_tls_filter_handle =
         ap_register_input_filter(CERTMAP_TLS_FILTER, certmap_tls_filter,
                                  NULL, AP_FTYPE_CONNECTION + 4);
-    ap_hook_post_read_request(certmap_tls_refuse, after_ssl, NULL,
+    ap_hook_post_config(certmap_tls_decide_hosts, NULL, before_ssl,
+                        APR_HOOK_MIDDLE);
+    ap_hook_post_read_request(certmap_tls_read_request, after_ssl, NULL,
                               APR_HOOK_MIDDLE);
+    ap_hook_check_access(certmap_tls_access, after_ssl, NULL,
+                         APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
 }

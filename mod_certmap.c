@@ -162,58 +162,22 @@ static int certmap_cipher_bits(request_rec *r, certmap_conn_t *cc)
     return (errno || *end || value < 0 || value > 65536) ? 0 : (int)value;
 }
 
-/* mod_ssl's verdict on the presented certificate.  Anything but SUCCESS
- * (GENEROUS under optional_no_ca, FAILED:...) never maps.  A failure the
- * Report policy recorded keeps its own sub-status (13, 17). */
-static certmap_outcome_e certmap_check_verified(request_rec *r,
-                                                certmap_conn_t *cc,
-                                                const char **reason)
-{
-    const char *verify;
-
-    if (cc && cc->verify_failure != CERTMAP_GRANTED) {
-        *reason = apr_psprintf(r->pool, "verification failed at depth %d: "
-                               "%s", cc->verify_depth,
-                               X509_verify_cert_error_string(
-                                   cc->verify_error));
-        return cc->verify_failure;
-    }
-    /* The fast path: mod_ssl calls a certificate GENEROUS or FAILED only
-     * when OpenSSL's verify result is an error, and SUCCESS needs X509_V_OK
-     * (a failure mod_ssl finds on its own ends the handshake). */
-    if (cc && cc->ssl && SSL_get_verify_result(cc->ssl) == X509_V_OK) {
-        return CERTMAP_GRANTED;
-    }
-    verify = ap_ssl_var_lookup(r->pool, r->server, r->connection, r,
-                               "SSL_CLIENT_VERIFY");
-    if (!verify || strcmp(verify, "SUCCESS") != 0) {
-        *reason = apr_psprintf(r->pool, "mod_ssl did not verify the "
-                               "certificate (SSL_CLIENT_VERIFY=%s)",
-                               verify ? verify : "(unset)");
-        return CERTMAP_CERT_UNTRUSTED;
-    }
-    return CERTMAP_GRANTED;
-}
-
 /* ---- logon ------------------------------------------------------------ */
 
 /* A successful logon to remember for `timeout` seconds: here for this
  * connection, and in the shared cache for the next ones. */
 static void certmap_logon_succeeded(request_rec *r, certmap_conn_t *cc,
-                                    const char *service, const char *account,
-                                    const certmap_mapping_t *m,
-                                    const certmap_cert_t *cert, int timeout,
+                                    const certmap_logon_t *l, int timeout,
                                     apr_time_t when, int store_shared)
 {
     if (timeout <= 0) {
         return;
     }
     if (cc) {
-        certmap_memo_remember_logon(cc, certmap_cert_x509(cert), service,
-                                    account, m->password, when);
+        certmap_memo_remember_logon(cc, r->connection, l, when);
     }
     if (store_shared) {
-        certmap_cache_store(r, service, account, m->password, cert, timeout);
+        certmap_cache_store(r, l, timeout);
     }
 }
 
@@ -225,10 +189,9 @@ static certmap_outcome_e certmap_logon(request_rec *r,
                                        const certmap_cert_t *cert,
                                        const char **reason)
 {
-    const char *service = dc->pam_service ? dc->pam_service
-                                          : CERTMAP_DEFAULT_PAM_SERVICE;
     int timeout = certmap_flag(dc->logon_cache_timeout,
                                CERTMAP_DEFAULT_CACHE_TIMEOUT);
+    certmap_logon_t l;
     apr_time_t logged_on;
     char message[256];
     int pam_status = 0;
@@ -237,35 +200,40 @@ static certmap_outcome_e certmap_logon(request_rec *r,
         *reason = "PAM off";
         return CERTMAP_GRANTED;
     }
-    if (cc && certmap_memo_logon(cc, certmap_cert_x509(cert), service,
-                                 account, m->password, timeout)) {
+    /* Everything PAM is handed; what is remembered is keyed on all of it
+     * (a PAM policy on the remote host must be asked again for another
+     * host). */
+    l.service = dc->pam_service ? dc->pam_service
+                                : CERTMAP_DEFAULT_PAM_SERVICE;
+    l.account = account;
+    l.password = m->password;
+    l.rhost = r->useragent_ip;
+    l.cert = cert;
+    if (cc && certmap_memo_logon(cc, &l, timeout)) {
         *reason = "PAM logon remembered by this connection";
         return CERTMAP_GRANTED;
     }
-    if (timeout > 0 && certmap_cache_lookup(r, service, account, m->password,
-                                            cert, timeout, &logged_on)) {
-        certmap_logon_succeeded(r, cc, service, account, m, cert, timeout,
-                                logged_on, 0);
+    if (timeout > 0 && certmap_cache_lookup(r, &l, timeout, &logged_on)) {
+        certmap_logon_succeeded(r, cc, &l, timeout, logged_on, 0);
         *reason = "PAM logon cached";
         return CERTMAP_GRANTED;
     }
 
     message[0] = '\0';
-    switch (certmap_pam_logon(service, account, m->password, r->useragent_ip,
+    switch (certmap_pam_logon(l.service, account, m->password, l.rhost,
                               &pam_status, message, sizeof(message))) {
     case CERTMAP_PAM_OK:
-        certmap_logon_succeeded(r, cc, service, account, m, cert, timeout,
-                                apr_time_now(), 1);
-        *reason = apr_psprintf(r->pool, "PAM service '%s'", service);
+        certmap_logon_succeeded(r, cc, &l, timeout, apr_time_now(), 1);
+        *reason = apr_psprintf(r->pool, "PAM service '%s'", l.service);
         return CERTMAP_GRANTED;
     case CERTMAP_PAM_REFUSED:
         *reason = apr_psprintf(r->pool, "PAM service '%s' refused the "
-                               "logon of '%s': %s (%d)", service, account,
+                               "logon of '%s': %s (%d)", l.service, account,
                                message, pam_status);
         return CERTMAP_LOGON_FAILED;
     default:
         *reason = apr_psprintf(r->pool, "PAM service '%s' failed for '%s': "
-                               "%s (%d)", service, account, message,
+                               "%s (%d)", l.service, account, message,
                                pam_status);
         return CERTMAP_INTERNAL_ERROR;
     }
@@ -274,24 +242,23 @@ static certmap_outcome_e certmap_logon(request_rec *r,
 /* ---- the request path ------------------------------------------------- */
 
 /* The mapping for cert in this scope, remembered per connection: the
- * tables are immutable configuration, so the same certificate, tables and
- * flags always give the same answer. */
+ * same certificate, tables (by identity, see certmap_memo.c) and flags
+ * always give the same answer. */
 static const certmap_mapping_t *certmap_find_mapping(
     const certmap_dir_conf_t *dc, certmap_conn_t *cc,
     const certmap_cert_t *cert)
 {
     int one_to_one = certmap_flag(dc->one_to_one, 1);
     int many_to_one = certmap_flag(dc->many_to_one, 1);
-    X509 *x509 = certmap_cert_x509(cert);
     const certmap_mapping_t *m;
 
-    if (cc && certmap_memo_match(cc, x509, dc->tables, one_to_one,
+    if (cc && certmap_memo_match(cc, cert, dc->tables, one_to_one,
                                  many_to_one, &m)) {
         return m;
     }
     m = certmap_match(dc->tables, cert, one_to_one, many_to_one, NULL);
     if (cc) {
-        certmap_memo_remember_match(cc, x509, dc->tables, one_to_one,
+        certmap_memo_remember_match(cc, cert, dc->tables, one_to_one,
                                     many_to_one, m);
     }
     return m;
@@ -395,7 +362,7 @@ static int certmap_check_access(request_rec *r)
         }
         return DECLINED;    /* another AuthType may decide */
     }
-    verified = certmap_check_verified(r, cc, &reason);
+    verified = certmap_tls_verified(r, cc, &reason);
     if (verified != CERTMAP_GRANTED) {
         return certmap_finish(r, verified, cert, NULL, NULL, reason);
     }

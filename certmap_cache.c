@@ -135,8 +135,9 @@ static apr_status_t mutex_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-/* Is CertMap switched on anywhere, or the cache configured on purpose?
- * Otherwise the module is merely loaded and no shared memory is taken. */
+/* Is CertMap switched on anywhere (or may it be, from .htaccess), or the
+ * cache configured on purpose?  Otherwise the module is merely loaded and
+ * no shared memory is taken. */
 static int cache_wanted(server_rec *s)
 {
     certmap_srv_conf_t *main_sc = srv_conf(s);
@@ -148,7 +149,7 @@ static int cache_wanted(server_rec *s)
     for (vs = s; vs != NULL; vs = vs->next) {
         certmap_srv_conf_t *sc = srv_conf(vs);
 
-        if (sc && sc->certmap_used) {
+        if (sc && (sc->certmap_used || sc->htaccess_auth)) {
             return 1;
         }
     }

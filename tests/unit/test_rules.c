@@ -572,6 +572,62 @@ static void test_nested_tables(void **state)
     assert_null(match(tables_of(outer, inner), c, 0, 1));
 }
 
+/* What a connection remembers is a position in the tables, found again in
+ * a later request's tables: locate and mapping_at must be inverse, and
+ * nothing outside the tables is ever found. */
+static void test_locate_positions(void **state)
+{
+    X509 *x = make_cert("CN=ivan/O=Contoso", "CN=CA", 12);
+    apr_size_t len;
+    unsigned char *der = der_of(x, &len);
+    certmap_table_t *outer = certmap_table_make(pool);
+    certmap_table_t *inner = certmap_table_make(pool);
+    certmap_mapping_t *a = with_rule(mapping("a", "alpha"),
+                                     rule("Subject", "CN", "ivan", NULL));
+    certmap_mapping_t *b = with_rule(mapping("b", "beta"),
+                                     rule("Subject", "O", "Contoso", NULL));
+    certmap_mapping_t *one = mapping("one-to-one", "ivan");
+    certmap_mapping_t *stranger = mapping("stranger", "nobody");
+    apr_array_header_t *tables = tables_of(outer, inner);
+    int table = -1, many = -1;
+
+    X509_free(x);
+    add_m2o(outer, a);
+    add_m2o(inner, b);
+    assert_null(certmap_table_add_one_to_one(inner, der, len, one));
+    assert_int_equal(a->position, 0);
+    assert_int_equal(b->position, 0);
+    assert_int_equal(one->position, 0);
+
+    assert_true(certmap_table_locate(tables, b, &table, &many));
+    assert_int_equal(table, 1);
+    assert_int_equal(many, 1);
+    assert_ptr_equal(certmap_table_mapping_at(tables, table, many, 0), b);
+    assert_true(certmap_table_locate(tables, one, &table, &many));
+    assert_int_equal(table, 1);
+    assert_int_equal(many, 0);
+    assert_ptr_equal(certmap_table_mapping_at(tables, 1, 0, 0), one);
+    assert_true(certmap_table_locate(tables, a, &table, &many));
+    assert_int_equal(table, 0);
+
+    /* a mapping that is in none of the tables, even at a valid position */
+    stranger->position = 0;
+    assert_false(certmap_table_locate(tables, stranger, &table, &many));
+    assert_false(certmap_table_locate(tables_of(outer, NULL), b, &table,
+                                      &many));
+    /* out of range never answers */
+    assert_null(certmap_table_mapping_at(tables, 2, 1, 0));
+    assert_null(certmap_table_mapping_at(tables, -1, 1, 0));
+    assert_null(certmap_table_mapping_at(tables, 0, 1, 1));
+    assert_null(certmap_table_mapping_at(tables, 0, 0, 0));
+    assert_null(certmap_table_mapping_at(NULL, 0, 0, 0));
+
+    /* identities: none until the caller gives one */
+    assert_true(certmap_table_id(outer) == 0);
+    certmap_table_set_id(outer, 42);
+    assert_true(certmap_table_id(outer) == 42);
+}
+
 static void test_one_to_one_and_renewal(void **state)
 {
     X509 *orig = make_cert("CN=grace/O=Contoso", "CN=grace/O=Contoso", 100);
@@ -1378,6 +1434,7 @@ int main(void)
         cmocka_unit_test_teardown(test_first_match_wins, clear_pool),
         cmocka_unit_test_teardown(test_mapping_without_rules, clear_pool),
         cmocka_unit_test_teardown(test_nested_tables, clear_pool),
+        cmocka_unit_test_teardown(test_locate_positions, clear_pool),
         cmocka_unit_test_teardown(test_one_to_one_and_renewal, clear_pool),
         cmocka_unit_test_teardown(test_enable_flags, clear_pool),
         cmocka_unit_test_teardown(test_duplicates, clear_pool),

@@ -241,13 +241,17 @@ static void test_every_subfield(void **state)
         { "SN", "Smith" }, { "T", "Engineer" }, { "DC", "contoso" },
         { "SERIALNUMBER", "A-1234" }, { "UID", "asmith" },
         { "1.2.3.4.5", "custom" }, { "2.5.4.3", "alice" },
+        /* the names IIS's rule editor writes */
+        { "Email", "alice@contoso.com" }, { "G", "Alice" },
+        { "I", "AS" }, { "STREET", "1 Microsoft Way" },
     };
     apr_size_t k;
 
     add_entries(s, "CN=alice/O=Contoso/OU=Sales/L=Redmond/ST=Washington/"
                    "C=US/emailAddress=alice@contoso.com/GN=Alice/SN=Smith/"
                    "title=Engineer/DC=contoso/serialNumber=A-1234/"
-                   "UID=asmith/1.2.3.4.5=custom");
+                   "UID=asmith/1.2.3.4.5=custom/initials=AS/"
+                   "street=1 Microsoft Way");
     add_entries(i, "CN=Issuing CA/O=Fabrikam/C=DE");
     c = parse(make_cert_names(s, i, 7));
     for (k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {

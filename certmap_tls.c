@@ -10,11 +10,15 @@
  * the connection down after SSL_accept() when SSL_get_verify_result() is
  * not X509_V_OK.  So, on a server with CertMap and Report:
  *
- *  1. init_server (mod_ssl's optional hook, at start-up) puts our verify
- *     callback on the server's SSL_CTX in place of mod_ssl's.  mod_ssl's
- *     SNI code copies a context's callback onto the connection, so the
- *     virtual host named by SNI decides, as it does for SSLVerifyClient.
- *  2. The callback hands every step that passes to mod_ssl's callback
+ *  1. init_server (mod_ssl's optional hook, at start-up) gives the
+ *     server's SSL_CTX an application verify callback, which runs every
+ *     verification on that context — the handshake, and the renegotiation
+ *     or TLS 1.3 post-handshake authentication mod_ssl starts for a
+ *     per-directory SSLVerifyClient — with our verify callback in place of
+ *     mod_ssl's (mod_ssl sets its own on the connection before each).
+ *     SNI switches the connection's context, so the virtual host named by
+ *     SNI decides, as it does for SSLVerifyClient.
+ *  2. Our callback hands every step that passes to mod_ssl's callback
  *     (its logging, OCSP, SSLVerifyDepth).  A step that fails is recorded
  *     in the connection's certmap_conn_t, the most serious failure kept
  *     (16 before 13 before 17), the error is cleared so the handshake and
@@ -24,26 +28,24 @@
  *  3. A connection input filter above mod_ssl's puts the recorded error
  *     back with SSL_set_verify_result() as soon as the handshake is done,
  *     so %{SSL_CLIENT_VERIFY} reads FAILED:... and `Require
- *     ssl-verify-client` denies.
- *  4. A post_read_request hook refuses every request on such a connection
- *     with the recorded sub-status, whatever the Host, location or
- *     authorization: SSLUserName sets r->user from the certificate without
- *     looking at the verify result, and other modules may read the
- *     certificate too.  It also runs for HTTP/2 streams (their state is
- *     the master connection's).
- *
- *  5. Whatever host the handshake was made for, the decision is made per
- *     request for the virtual host that serves it (r->server, chosen by
- *     Host or :authority after SNI): on a host that reports invalid
- *     certificates, a request on a connection whose certificate failed
- *     verification anywhere is refused before any location sees it
- *     (post_read_request) and again right after mod_ssl's access hook,
- *     where a per-directory SSLVerifyClient renegotiates.  "Failed" is
- *     read from the connection itself: what our callback recorded, the
- *     verify result when the handshake or a renegotiation ended, and
- *     mod_ssl's own SSL_CLIENT_VERIFY (GENEROUS or FAILED under
- *     optional_no_ca).  A failure is remembered for the connection: mod_ssl
- *     resets the verify result on every TLS 1.2 request.
+ *     ssl-verify-client` denies; for a handshake our callback did not
+ *     judge (another host's context), it records what OpenSSL's verify
+ *     result says (GENEROUS under optional_no_ca keeps the error).
+ *  4. The decision is made per request for the virtual host that serves
+ *     it (r->server, chosen by Host or :authority after SNI), whatever host
+ *     the handshake was made for: a post_read_request hook, before any
+ *     location, quick handler or authorization sees the request, and an
+ *     access hook right after mod_ssl's (which may have renegotiated).  On
+ *     a host that reports, a request is refused when the connection's
+ *     certificate failed — what our callback recorded, the verify result,
+ *     mod_ssl's own SSL_CLIENT_VERIFY — or when it fails with the serving
+ *     host's own trust (certmap_tls_serving_trust).  A failure our
+ *     callback hid from mod_ssl refuses every request on the connection,
+ *     on every host.  A failure is remembered for the connection: mod_ssl
+ *     resets the verify result on every TLS 1.2 request.  HTTP/2 streams
+ *     read their master connection's record and never write it.
+ *  5. The ErrorDocument of such a refusal (the server-level one) is served
+ *     as to a client without a certificate.
  *
  * Which hosts report: CertMapInvalidCerts Report (the default) on a host
  * that uses CertMap in its configuration, or that says Report explicitly,
@@ -54,9 +56,7 @@
  * What stays mod_ssl's: CertMapInvalidCerts Reject (nothing is
  * installed); an OCSP or SSLVerifyDepth failure (mod_ssl's own verdict
  * on a chain OpenSSL accepted: mod_ssl has already marked the connection
- * failed, so it ends in the TLS layer); a per-directory SSLVerifyClient
- * optional or require renegotiates with mod_ssl's own callback, so a
- * certificate failing there gets mod_ssl's answer (never a grant).
+ * failed, so it ends in the TLS layer).
  *
  * CRL problems fail closed as 403.16: no CRL for an issuer (unless
  * SSLCARevocationCheck has no_crl_for_cert_ok, which keeps its meaning),
@@ -445,17 +445,29 @@ static int certmap_tls_no_crl_ok(apr_pool_t *p, server_rec *s)
     return 0;
 }
 
-/* Puts our callback on a Report server's SSL_CTX, keeping the verify mode
- * mod_ssl set from SSLVerifyClient. */
+/* Runs in place of X509_verify_cert for every verification on a Report
+ * server's context: the handshake, and the renegotiation (TLS 1.2) or
+ * post-handshake authentication (TLS 1.3) that mod_ssl starts for a
+ * per-directory SSLVerifyClient.  mod_ssl puts its own verify callback on
+ * the connection right before those, so ours is put in its place here,
+ * for each verification, and calls it for every step that passes. */
+static int certmap_tls_app_verify(X509_STORE_CTX *store, void *unused)
+{
+    (void)unused;
+    if (certmap_tls.ssl_verify
+        && X509_STORE_CTX_get_verify_cb(store) == certmap_tls.ssl_verify) {
+        X509_STORE_CTX_set_verify_cb(store, certmap_tls_verify);
+    }
+    return X509_verify_cert(store);
+}
+
+/* Makes a Report server's SSL_CTX verify through certmap_tls_app_verify,
+ * keeping mod_ssl's verify mode and callback in place. */
 static void certmap_tls_install(server_rec *s, SSL_CTX *ctx,
                                 certmap_tls_ctx_t *info)
 {
     SSL_verify_cb current = SSL_CTX_get_verify_callback(ctx);
 
-    if (current == certmap_tls_verify) {
-        info->report = 1;
-        return;
-    }
     if (!current
         || (certmap_tls.ssl_verify && current != certmap_tls.ssl_verify)) {
         /* Not the one mod_ssl installs everywhere: leave it alone. */
@@ -468,7 +480,7 @@ static void certmap_tls_install(server_rec *s, SSL_CTX *ctx,
         return;
     }
     certmap_tls.ssl_verify = current;
-    SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), certmap_tls_verify);
+    SSL_CTX_set_cert_verify_callback(ctx, certmap_tls_app_verify, NULL);
     info->report = 1;
 }
 

@@ -243,6 +243,12 @@ const char *certmap_outcome_text(certmap_outcome_e outcome);
  * certificate failed verification under CertMapInvalidCerts Report. */
 void certmap_tls_register_hooks(apr_pool_t *p);
 
+/* For the first authentication hook: the refusal status when r is the
+ * ErrorDocument of a TLS-verification refusal (served as to a client
+ * without a certificate) and its location wants an authenticated user;
+ * 0 otherwise. */
+int certmap_tls_refuse_authn(request_rec *r);
+
 /* Whether the client certificate of r's connection verified: anything
  * else (a failure recorded on the connection, a verify error, mod_ssl's
  * GENEROUS or FAILED) never maps.  CERTMAP_GRANTED or the outcome, with

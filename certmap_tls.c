@@ -771,6 +771,9 @@ static int certmap_tls_refuse(request_rec *r, certmap_conn_t *cc,
                          "certificate: " : "",
                          cc && cc->verify_cert_desc ? cc->verify_cert_desc
                                                     : "", NULL);
+    /* whatever mod_ssl made of the certificate is no one's identity */
+    r->user = NULL;
+    r->ap_auth_type = NULL;
     r->connection->keepalive = AP_CONN_CLOSE;
     apr_table_setn(r->notes, CERTMAP_TLS_REFUSED, "1");
     status = certmap_finish(r, outcome, cert, NULL, NULL, reason);
@@ -828,23 +831,31 @@ static void certmap_tls_reassert(certmap_conn_t *cc)
 
 /* The ErrorDocument is served as it would be to a client without a
  * certificate: whatever mod_ssl made of the certificate (SSLUserName) is
- * dropped, and a page that wants an authenticated user is refused. */
+ * dropped after mod_ssl's access hook; a page that wants an authenticated
+ * user is refused when authentication starts (certmap_tls_refuse_authn). */
 static int certmap_tls_serve_exempt(request_rec *r, certmap_conn_t *cc,
                                     int after_ssl)
 {
     certmap_tls_reassert(cc);
-    if (!after_ssl) {
-        return DECLINED;
-    }
-    r->user = NULL;
-    r->ap_auth_type = NULL;
-    if (ap_some_authn_required(r)) {
-        return certmap_tls_refuse(r, cc, cc ? cc->verify_failure
-                                            : CERTMAP_CERT_UNTRUSTED,
-                                  "its ErrorDocument needs an authenticated "
-                                  "user");
+    if (after_ssl) {
+        r->user = NULL;
+        r->ap_auth_type = NULL;
     }
     return DECLINED;
+}
+
+int certmap_tls_refuse_authn(request_rec *r)
+{
+    certmap_conn_t *cc;
+
+    if (!certmap_tls_exempt(r)) {
+        return 0;
+    }
+    cc = certmap_conn_get(r->connection);
+    return certmap_tls_refuse(r, cc, cc && cc->verify_failure
+                                     != CERTMAP_GRANTED ? cc->verify_failure
+                                                        : CERTMAP_CERT_UNTRUSTED,
+                              "its ErrorDocument needs an authenticated user");
 }
 
 /* ---- the request hooks -------------------------------------------------- */

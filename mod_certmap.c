@@ -387,7 +387,7 @@ static int certmap_check_user_first(request_rec *r)
         ap_get_module_config(r->per_dir_config, &certmap_module);
     int status = certmap_refusal_status(r);
 
-    if (status) {
+    if (status || (status = certmap_tls_refuse_authn(r))) {
         return status;
     }
     if (certmap_flag(dc->enabled, 0) != 1 || r->user) {

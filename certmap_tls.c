@@ -482,6 +482,11 @@ static void certmap_tls_install(server_rec *s, SSL_CTX *ctx,
     certmap_tls.ssl_verify = current;
     SSL_CTX_set_cert_verify_callback(ctx, certmap_tls_app_verify, NULL);
     info->report = 1;
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "CERTMAP101: %s (%s:%d): "
+                 "CertMapInvalidCerts Report in effect",
+                 s->server_hostname ? s->server_hostname : "?",
+                 s->defn_name ? s->defn_name : "main configuration",
+                 s->defn_line_number);
 }
 
 static int certmap_tls_init_server(server_rec *s, apr_pool_t *p,

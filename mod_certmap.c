@@ -474,5 +474,9 @@ module AP_MODULE_DECLARE_DATA certmap_module = {
     certmap_merge_srv_conf,
     certmap_cmds,
     certmap_register_hooks,
-    AP_MODULE_FLAG_NONE
+    /* Every virtual host gets its own server record, even one without a
+     * directive of ours: start-up writes per-host decisions into it
+     * (certmap_tls.c), which must not land in a record shared with the
+     * main server. */
+    AP_MODULE_FLAG_ALWAYS_MERGE
 };

@@ -218,7 +218,8 @@ sub curl_request {
 
 # tls_socket(VHOST or PORT, CERT or undef, %o): one TLS connection for
 # several requests (http_get).  o: sni => NAME (default localhost; '' for
-# none), tls12 => 1.  Dies when the handshake fails.
+# none), tls12 => 1, local => ADDR (connect from this address).  Dies when
+# the handshake fails.
 sub tls_socket {
     my ($where, $cert, %o) = @_;
     require IO::Socket::SSL;
@@ -232,6 +233,7 @@ sub tls_socket {
         Timeout         => 30,
     );
     $args{SSL_version} = 'TLSv1_2' if $o{tls12};
+    $args{LocalAddr} = $o{local} if $o{local};
     if (defined $cert) {
         $args{SSL_cert_file} = pki(-f pki("$cert.chain.pem") ? "$cert.chain.pem" : "$cert.crt");
         $args{SSL_key_file}  = pki("$cert.key");

@@ -297,13 +297,20 @@ sub http_get {
 # make_client_cert(NAME, SUBJECT, %o): a client certificate issued at run
 # time by the test root (for names make-pki.sh does not make), written as
 # pki/out/gen/client/NAME.crt/.key; returns NAME's path prefix for
-# curl_request(cert => ...).  o: multivalue => 1 (openssl -multivalue-rdn).
+# curl_request(cert => ...).  o: multivalue => 1 (openssl -multivalue-rdn),
+# string_mask => 'MASK:0x800' (which ASN.1 string types the names use:
+# 0x800 BMPString; default utf8only).
 sub make_client_cert {
     my ($name, $subj, %o) = @_;
     my $dir = gen_dir() . '/client';
     mkdir $dir unless -d $dir;
     my $p = "$dir/$name";
-    my @req = ('openssl', 'req', '-new', '-newkey', 'ec',
+    open my $cnf, '>', "$p.cnf" or die "$p.cnf: $!";
+    print $cnf "[ req ]\ndistinguished_name = dn\nprompt = no\n",
+               "string_mask = ", ($o{string_mask} || 'utf8only'), "\n",
+               "[ dn ]\nCN = placeholder\n";
+    close $cnf;
+    my @req = ('openssl', 'req', '-config', "$p.cnf", '-new', '-newkey', 'ec',
                '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
                '-keyout', "$p.key", '-subj', $subj, '-out', "$p.csr",
                '-utf8');

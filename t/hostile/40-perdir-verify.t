@@ -29,7 +29,8 @@ plan tests => @all                          # controls
               + @untrusted * @no_ca * 2     # optional_no_ca: not 2xx, 403.16
               + @untrusted * 2              # SSLVerifyClient optional
               + @all * 2                    # expired
-              + 2 + 3,                      # keep-alive
+              + 2 + 3                       # keep-alive
+              + @untrusted * 2 + 1,         # keep-alive, CertMap location again
      need_module 'ssl';
 
 sub get {
@@ -79,6 +80,33 @@ for my $path (@all) {
     ok($r2->{status} !~ /^2/,
        "[item4] keep-alive untrusted: then SSLUserName location on the same connection: not 2xx (got $r2->{status}"
        . (($r2->{h}{'x-cm-remote-user'} // '') ne '' ? " as '$r2->{h}{'x-cm-remote-user'}'" : '') . ')');
+    close $sock;
+}
+# mod_ssl resets OpenSSL's verify result to X509_V_OK on every TLS 1.2
+# request of a location with SSLVerifyClient; only the request that
+# renegotiated sees the real result.  The CertMap location itself must
+# still refuse on the next requests of the connection.
+for my $cert (@untrusted) {
+    for my $first ('/x/hpd-certmap', '/x/hpd-verify-client') {
+        my $sock = tls_socket($V, $cert, tls12 => 1);
+        my @got;
+        for my $path ($first, '/x/hpd-certmap', '/x/hpd-certmap') {
+            my $r = http_get($sock, $path);
+            my $u = $r->{h}{'x-cm-remote-user'} // '';
+            $u = '' if $u eq '(null)';
+            push @got, "$r->{status}/" . ($r->{h}{'x-cm-sub'} // '') . "/$u";
+            last if !$r->{status} || lc($r->{h}{connection} // '') eq 'close';
+        }
+        close $sock;
+        my @later = grep { defined } @got[1, 2];
+        ok(!grep({ m{^2} } @later),
+           "[item4] keep-alive $cert: $first, then the CertMap location twice: never mapped (got @got)");
+    }
+}
+{
+    my $sock = tls_socket($V, 'alice', tls12 => 1);
+    my @got = map { http_get($sock, '/x/hpd-certmap')->{status} } 1 .. 3;
+    is("@got", '200 200 200', '[item4 control] keep-alive alice: the CertMap location three times -> 200');
     close $sock;
 }
 {

@@ -18,10 +18,10 @@ use FindBin;
 use lib "$FindBin::Bin/../lib";
 use CertMapTest;
 
-plan tests => 6 + 2 * 16 + 3, need_module 'ssl';
+plan tests => 8 + 2 * 20 + 3, need_module 'ssl';
 
 my $V = 'certmap_hostile_memo';
-my %path = ((map { $_ => "/hostile/memo/$_/ok.txt" } qw(a b p q)),
+my %path = ((map { $_ => "/hostile/memo/$_/ok.txt" } qw(a b p q r s)),
             n => '/ok.txt');    # outside CertMap
 
 sub answer {
@@ -62,6 +62,8 @@ is(fresh('carol', 'b'), '200/0/gamma', '[item1 control] carol, dir b alone -> 20
 is(fresh('carol', 'a'), '403/16/', '[item1 control] carol, dir a alone -> 403.16 (rule CN alice)');
 is(fresh('alice', 'p'), '200/0/hmemo', '[item1 control] alice, dir p (right password) alone -> 200');
 is(fresh('alice', 'q'), '401/1/', '[item1 control] alice, dir q (wrong password) alone -> 401.1');
+is(fresh('alice', 'r'), '200/0/altuser', '[item1 control] alice, dir r (PAM service certmap-alt) alone -> 200');
+is(fresh('alice', 's'), '401/1/', '[item1 control] alice, dir s (PAM service certmap-hst) alone -> 401.1');
 
 # Each sequence runs twice on fresh connections: back to back, and with a
 # request outside CertMap (/ok.txt) between the CertMap requests.  Which
@@ -106,6 +108,12 @@ for my $pt (@patterns) {
     @got = seq('alice', $between, qw(q p));
     is($got[0], '401/1/', "[item1 PAM] keep-alive ($pn): q first -> 401.1");
     is($got[1], '200/0/hmemo', "[item1 PAM] keep-alive ($pn): then p -> 200");
+    # PAM: the same account and password through another service
+    @got = seq('alice', $between, qw(r s r s));
+    is($got[0], '200/0/altuser', "[item1 PAM service] keep-alive ($pn): r (certmap-alt) -> 200 as altuser");
+    is($got[1], '401/1/', "[item1 PAM service] keep-alive ($pn): then s (certmap-hst refuses) -> 401.1, not the logon remembered for certmap-alt");
+    is($got[2], '200/0/altuser', "[item1 PAM service] keep-alive ($pn): r again -> 200");
+    is($got[3], '401/1/', "[item1 PAM service] keep-alive ($pn): s again -> 401.1");
     # mixed: mappings and logons interleaved on one connection
     @got = seq('alice', $between, qw(a p b q));
     is(join(' ', @got), '200/0/alpha 200/0/hmemo 403/16/ 401/1/',

@@ -12,6 +12,9 @@
 #                    when present, else .libs/mod_certmap.so)
 #   CERTMAP_MPM      event (default), worker or prefork
 #   CERTMAP_KEEP     1: keep the temporary tree of a root run even on success
+#   APACHE_TEST_PORT Apache::Test's base port (default: the first free one
+#                    from 8529); a second suite running at the same time
+#                    on this machine needs its own, e.g. 9600
 #   HTTPD, APXS      default /usr/sbin/apache2, /usr/bin/apxs
 #
 # Apache::Test refuses to run as root.  Started as root, this script creates
@@ -79,6 +82,7 @@ if [ "$(id -u)" -eq 0 ] && [ -z "${CERTMAP_TEST_INNER:-}" ]; then
         CERTMAP_MODULE="$WORK/tree/modules/mod_certmap.so" \
         CERTMAP_MODULE_FALLBACK="$FALLBACK" \
         CERTMAP_MPM="${CERTMAP_MPM:-event}" HOME="$WORK" \
+        APACHE_TEST_PORT="${APACHE_TEST_PORT:-}" \
         HTTPD="$HTTPD" APXS="$APXS" \
         sh "$WORK/tree/tests/run-httpd-tests.sh" "$@" || rc=$?
     rm -rf "$TOP/build/httpd-test-logs"

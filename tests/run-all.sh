@@ -6,7 +6,9 @@
 #   N passed, M failed
 # exiting non-zero when any test or any stage failed.  The stages are make
 # targets, so each can also be run alone: test-unit, test-pam-root,
-# test-tools, test-httpd (event MPM), test-httpd-worker, test-httpd-prefork.
+# test-tools, test-httpd (event MPM), test-httpd-worker, test-httpd-prefork,
+# test-deb (the Debian package; it installs it into the system only with
+# CERTMAP_TEST_SYSTEM=1, which CI sets).
 set -u
 
 MAKE=${MAKE:-make}
@@ -74,6 +76,7 @@ fi
 stage test-httpd count_harness
 stage test-httpd-worker count_harness
 stage test-httpd-prefork count_harness
+stage test-deb count_plain
 
 if [ -n "$broken" ]; then
     echo "make test: failing stages:$broken (logs in $LOG_DIR)"

@@ -177,6 +177,10 @@ check "error log: certmap:info lines" grep -q 'certmap:info' /var/log/apache2/in
 check "README's 'certmap explain alice.crt' said alice is mapped" grep -q "mapped to 'alice'" "$LOG"
 check "certmap explain -d /etc/apache2 -f apache2.conf works too" sh -c \
     "cd $PKI && certmap explain alice.crt -d /etc/apache2 -f apache2.conf 2>&1 | grep -q \"mapped to 'alice'\""
+check "certmap explain -c 'Include sites-available/intranet.conf' works too" sh -c \
+    "cd $PKI && certmap explain alice.crt -c 'Include sites-available/intranet.conf' 2>&1 | grep -q \"mapped to 'alice'\""
+check "certmap explain -f SITE-FILE alone fails, as README warns (AH00534)" sh -c \
+    "cd $PKI && ! certmap explain alice.crt -f /etc/apache2/sites-available/intranet.conf >$STATE/f.out 2>&1 && grep -q AH00534 $STATE/f.out"
 check "man certmap and man mod_certmap are installed" sh -c \
     "test -f /usr/share/man/man1/certmap.1.gz && test -f /usr/share/man/man8/mod_certmap.8.gz"
 

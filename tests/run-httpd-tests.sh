@@ -21,7 +21,8 @@
 # the system user certmap-test (if missing), copies what the suite needs to
 # a temporary directory owned by it (never touching the checkout's
 # ownership), runs itself there as that user, and copies the logs back to
-# build/httpd-test-logs/.
+# build/httpd-test-logs/MPM/.  (tests/run-all.sh removes the user at the
+# end of a `make test` that created it.)
 set -eu
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -82,13 +83,15 @@ if [ "$(id -u)" -eq 0 ] && [ -z "${CERTMAP_TEST_INNER:-}" ]; then
         CERTMAP_MODULE="$WORK/tree/modules/mod_certmap.so" \
         CERTMAP_MODULE_FALLBACK="$FALLBACK" \
         CERTMAP_MPM="${CERTMAP_MPM:-event}" HOME="$WORK" \
-        APACHE_TEST_PORT="${APACHE_TEST_PORT:-}" \
+        ${APACHE_TEST_PORT:+APACHE_TEST_PORT="$APACHE_TEST_PORT"} \
         HTTPD="$HTTPD" APXS="$APXS" \
         sh "$WORK/tree/tests/run-httpd-tests.sh" "$@" || rc=$?
-    rm -rf "$TOP/build/httpd-test-logs"
-    mkdir -p "$TOP/build/httpd-test-logs"
-    cp -r "$WORK/tree/t/logs/." "$TOP/build/httpd-test-logs/" 2>/dev/null || true
-    say "logs copied to build/httpd-test-logs/"
+    # one directory per MPM: a full `make test` keeps all three
+    LOGS=$TOP/build/httpd-test-logs/${CERTMAP_MPM:-event}
+    rm -rf "$LOGS"
+    mkdir -p "$LOGS"
+    cp -r "$WORK/tree/t/logs/." "$LOGS/" 2>/dev/null || true
+    say "logs copied to build/httpd-test-logs/${CERTMAP_MPM:-event}/"
     if [ $rc -eq 0 ] && [ "${CERTMAP_KEEP:-0}" != 1 ]; then
         rm -rf "$WORK"
     else

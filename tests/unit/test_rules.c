@@ -872,12 +872,21 @@ static void test_trailing_garbage(void **state)
     assert_non_null(strstr(err, "not an X.509 certificate"));
 }
 
+static apr_status_t temp_file_remove(void *path)
+{
+    unlink(path);
+    return APR_SUCCESS;
+}
+
+/* A file removed when the test's pool goes, also after a failed assert. */
 static const char *temp_file(const void *data, apr_size_t len)
 {
     char *path = apr_pstrdup(pool, "/tmp/certmap-test-XXXXXX");
     int fd = mkstemp(path);
 
     assert_true(fd >= 0);
+    apr_pool_cleanup_register(pool, path, temp_file_remove,
+                              apr_pool_cleanup_null);
     assert_int_equal(write(fd, data, len), (ssize_t)len);
     close(fd);
     return path;
@@ -928,14 +937,10 @@ static void test_files(void **state)
     err = certmap_der_from_file(pool, paths[0], &got, &got_len);
     assert_non_null(strstr(err, paths[0]));
     assert_non_null(strstr(err, "not an X.509 certificate"));
-    unlink(paths[0]);
     paths[0] = temp_file("-----BEGIN FOO-----\nQUJD\n-----END FOO-----\n",
                          42);
     err = certmap_der_from_file(pool, paths[0], &got, &got_len);
     assert_non_null(strstr(err, "no PEM certificate found"));
-    for (k = 0; k < 3; k++) {
-        unlink(paths[k]);
-    }
     X509_free(x);
     X509_free(y);
 }

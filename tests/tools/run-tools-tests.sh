@@ -91,6 +91,7 @@ ErrorLog "$WORK/error.log"
 ServerName localhost
 LoadModule mpm_event_module $MODDIR/mod_mpm_event.so
 LoadModule authz_core_module $MODDIR/mod_authz_core.so
+LoadModule authz_user_module $MODDIR/mod_authz_user.so
 LoadModule socache_shmcb_module $MODDIR/mod_socache_shmcb.so
 LoadModule ssl_module $MODDIR/mod_ssl.so
 LoadModule certmap_module "$MODULE"
@@ -302,12 +303,12 @@ check "imported description: quotes survive httpd's parser" \
     grep -qF 'description: Sales staff "EMEA"' "$WORK/dump.out"
 env $PWENV "$TOOL" explain "$PKI/alice.crt" -f "$IMPORTED" > "$WORK/imported.explain" 2>&1
 check "explain of the imported IIS configuration: alice one-to-one" \
-    has_line "$WORK/imported.explain" "<Location /intranet>" "outcome: mapped to 'alice' by one-to-one"
+    has_line "$WORK/imported.explain" "<LocationMatch (?i)^/intranet(/|$)>" "outcome: mapped to 'alice' by one-to-one"
 env $PWENV "$TOOL" explain "$PKI/mallory.crt" -f "$IMPORTED" > "$WORK/imported.explain" 2>&1
 check "explain of the imported IIS configuration: mallory denied" \
-    has_line "$WORK/imported.explain" "<Location /intranet>" "outcome: 403.12 Mapper denied access (many-to-one 'Contractors' denies)"
+    has_line "$WORK/imported.explain" "<LocationMatch (?i)^/intranet(/|$)>" "outcome: 403.12 Mapper denied access (many-to-one 'Contractors' denies)"
 check "explain of the imported IIS configuration: the disabled import" \
-    has_line "$WORK/imported.explain" "<Location /intranet/admin>" "many-to-one 'Admins'"
+    has_line "$WORK/imported.explain" "<LocationMatch (?i)^/intranet/admin(/|$)>" "many-to-one 'Admins'"
 
 # A line break in an IIS value must not escape its comment or quotes.
 cat > "$WORK/newline.config" <<'EOF'

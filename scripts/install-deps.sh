@@ -15,6 +15,7 @@ PACKAGES="
     libio-socket-ssl-perl libnet-ssleay-perl libhttp-daemon-perl
     slapd ldap-utils libldap-dev
     curl passwd iproute2 valgrind
+    chromium fonts-dejavu-core
 "
 
 missing=""

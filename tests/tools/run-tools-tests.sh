@@ -325,6 +325,21 @@ EOF
 check "import-iis: a line break in a value never starts a directive" \
     sh -c "! grep -q '^ *CertMap Off' '$WORK/newline.out'"
 
+# A fragment without applicationHost markers whose paths start with a site
+# name is refused until --site or --prefix says what it is.
+cat > "$WORK/ambiguous.config" <<'EOF'
+<configuration><location path="Default Web Site/app"><system.webServer><security>
+<access sslFlags="Ssl" /></security></system.webServer></location></configuration>
+EOF
+"$TOOL" import-iis "$WORK/ambiguous.config" > /dev/null 2> "$WORK/err"
+check "import-iis: a site path in an unmarked file: exit 1" test $? -eq 1
+check "import-iis: ... and says to give --site or --prefix" grep -q "give --site NAME" "$WORK/err"
+"$TOOL" import-iis --site "Default Web Site" "$WORK/ambiguous.config" > "$WORK/amb.out" 2>/dev/null
+check "import-iis --site: the site's path, not the site name, is the URL" \
+    grep -qF '<LocationMatch "(?i)^/app(/|$)">' "$WORK/amb.out"
+"$TOOL" import-iis --site "No Such Site" "$TOP/t/iis/two-sites.applicationHost.config" > /dev/null 2> "$WORK/err"
+check "import-iis --site with an unknown site: exit 1" test $? -eq 1
+
 printf '<configuration><system.webServer>' > "$WORK/bad.config"
 "$TOOL" import-iis "$WORK/bad.config" > /dev/null 2> "$WORK/err"
 check "import-iis of malformed XML: exit 1" test $? -eq 1

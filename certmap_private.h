@@ -232,6 +232,10 @@ int certmap_finish(request_rec *r, certmap_outcome_e outcome,
  * that a later hook can hold to it. */
 int certmap_refusal_status(request_rec *r);
 
+/* The CERTMAP_BODY filter and the insert_error_filter hook that give the
+ * error body its content type (HTML, JSON or plain text). */
+void certmap_outcome_register_hooks(apr_pool_t *p);
+
 int certmap_outcome_status(certmap_outcome_e outcome);
 int certmap_outcome_substatus(certmap_outcome_e outcome);
 const char *certmap_outcome_text(certmap_outcome_e outcome);

@@ -462,6 +462,7 @@ static void certmap_register_hooks(apr_pool_t *p)
                         APR_HOOK_LAST, AP_AUTH_INTERNAL_PER_CONF);
     certmap_tls_register_hooks(p);
     certmap_directory_register_hooks(p);
+    certmap_outcome_register_hooks(p);
 }
 
 /* Declared by hand rather than with AP_DECLARE_MODULE, which would repeat

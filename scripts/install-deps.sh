@@ -38,6 +38,7 @@ TEST="
     libio-socket-ssl-perl libnet-ssleay-perl libhttp-daemon-perl
     slapd ldap-utils
     curl passwd iproute2 valgrind lintian
+    chromium fonts-dejavu-core
 "
 
 case ${1:-} in

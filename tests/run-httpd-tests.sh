@@ -67,7 +67,7 @@ if [ "$(id -u)" -eq 0 ] && [ -z "${CERTMAP_TEST_INNER:-}" ]; then
     mkdir -p "$WORK/tree/modules" "$WORK/tree/tests"
     # only what the suite reads: the tests, the scripts, the runner
     (cd "$TOP" && tar cf - --exclude=t/logs --exclude=t/pki/out t scripts tests/ldap \
-        tests/run-httpd-tests.sh) | (cd "$WORK/tree" && tar xf -)
+        tests/run-httpd-tests.sh tools/certmap) | (cd "$WORK/tree" && tar xf -)
     cp "$MODULE" "$WORK/tree/modules/mod_certmap.so"
     FALLBACK=""
     if [ -f "$TOP/.libs/mod_certmap.so" ]; then
@@ -167,6 +167,21 @@ printf 'basicuser:{SHA}%s\n' \
     fold -w 64 "$PKI/alice.b64" | sed -e 's/$/\\/'
     echo ""
 } > "$GEN/o2o-continued.conf"
+
+# -- t/iis/: IIS configurations through `certmap import-iis`, one URL prefix
+#    each, for t/95-iis-import.t (t/conf/iis_import.conf.in includes them) --
+iis_import() {  # PREFIX SAMPLE [OPTIONS...]
+    prefix=$1 sample=$2; shift 2
+    sed -e "s|@ALICE_BLOB@|$(cat "$PKI/alice.b64")|" "$T/iis/$sample" \
+        > "$GEN/$sample"
+    "$TOP/tools/certmap" import-iis --prefix "/$prefix" "$@" "$GEN/$sample" \
+        > "$GEN/iis-$prefix.conf" 2> "$GEN/iis-$prefix.err" \
+        || die "certmap import-iis $sample: $(cat "$GEN/iis-$prefix.err")"
+}
+[ -x "$TOP/tools/certmap" ] || die "$TOP/tools/certmap missing (run make first)"
+iis_import s1 two-sites.applicationHost.config --site "Contoso Site"
+iis_import s2 app.web.config
+iis_import s3 fragment.xml
 
 # -- the hermetic module list Apache::Test "inherits" -------------------------
 MPM=${CERTMAP_MPM:-event}

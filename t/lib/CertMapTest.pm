@@ -56,6 +56,7 @@ sub port {
 #         basic => [U, P]     Basic credentials
 #         chain => 0          send the leaf only (default: leaf + intermediates)
 #         method => 'GET'
+#         headers => ['Accept: application/json', ...]
 # returns (status, body, {lower-case header => value}, curl stderr);
 # status 0 when no HTTP answer came (handshake refused etc.)
 sub request {
@@ -67,6 +68,7 @@ sub request {
                '-H', 'Connection: close',
                '-D', "$TMP/h", '-o', "$TMP/b", '-w', '%{http_code}');
     push @cmd, '-X', $o{method} if $o{method};
+    push @cmd, map { ('-H', $_) } @{ $o{headers} || [] };
     unless ($o{plain}) {
         push @cmd, '--cacert', pki('root.crt');
         if ($o{tls12} || $o{ciphers}) {

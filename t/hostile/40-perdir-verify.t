@@ -98,7 +98,8 @@ for my $cert (@untrusted) {
             last if !$r->{status} || lc($r->{h}{connection} // '') eq 'close';
         }
         close $sock;
-        my @later = grep { defined } @got[1, 2];
+        # the refusal may close the connection (Connection: close): fewer answers
+        my @later = @got[1 .. $#got];
         ok(!grep({ m{^2} } @later),
            "[item4] keep-alive $cert: $first, then the CertMap location twice: never mapped (got @got)");
     }

@@ -10,7 +10,7 @@
 
 APXS      ?= apxs
 CC        ?= gcc
-PKG_LIBS   = -lssl -lcrypto -lpam -lunistring -lldap -llber
+PKG_LIBS   = -lssl -lcrypto -lpam -lunistring -lpcre2-8 -lldap -llber
 
 MODULE_SRCS = mod_certmap.c certmap_config.c certmap_outcome.c \
               certmap_tls.c certmap_secret.c certmap_cache.c certmap_dump.c \
@@ -59,7 +59,7 @@ install: .libs/mod_certmap.so
 UNIT_TESTS = tests/unit/test_rules tests/unit/test_pam_wrapper
 tests/unit/test_rules: tests/unit/test_rules.c certmap_rules.c certmap_rules.h
 	$(CC) $(TEST_CFLAGS) -o $@ tests/unit/test_rules.c certmap_rules.c \
-	    $(APR_LIBS) -lssl -lcrypto -lunistring -lcmocka
+	    $(APR_LIBS) -lssl -lcrypto -lunistring -lpcre2-8 -lcmocka
 
 # PAM logon under pam_wrapper + pam_matrix: the test builds its own service
 # directory and re-runs itself with libpam_wrapper preloaded.
@@ -126,7 +126,7 @@ clean:
 # Engine micro-benchmarks (bench/bench_engine.c); optimised, no sanitizers.
 bench/bench_engine: bench/bench_engine.c certmap_rules.c certmap_rules.h
 	$(CC) $(WARN) -std=gnu11 -O2 -g -I. $(APR_CFLAGS) -o $@ \
-	    bench/bench_engine.c certmap_rules.c $(APR_LIBS) -lssl -lcrypto -lunistring
+	    bench/bench_engine.c certmap_rules.c $(APR_LIBS) -lssl -lcrypto -lunistring -lpcre2-8
 
 # ---- the certmap command-line tool (tools/) ----------------------------------
 # `certmap blob|explain|import-iis`: built by `make`, installed by `make
@@ -139,7 +139,7 @@ TOOL_SRCS   = tools/certmap.c tools/certmap_explain_tool.c \
 all: tools/certmap
 tools/certmap: $(TOOL_SRCS) tools/certmap_tool.h certmap_rules.c certmap_rules.h
 	$(CC) $(WARN) -std=gnu11 -O2 -g $(EXTRA_CFLAGS) -I. $(APR_CFLAGS) -o $@ \
-	    $(TOOL_SRCS) certmap_rules.c $(APR_LIBS) -lssl -lcrypto -lunistring \
+	    $(TOOL_SRCS) certmap_rules.c $(APR_LIBS) -lssl -lcrypto -lunistring -lpcre2-8 \
 	    $(EXTRA_LDFLAGS)
 
 MANDIR     ?= /usr/local/share/man

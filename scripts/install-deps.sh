@@ -22,12 +22,12 @@ set -eu
 # depends on exactly these; `make install` needs them too).
 RUNTIME="
     apache2 libssl3 libapr1 libaprutil1 libpam0g libpam-modules
-    libunistring2 libldap-2.5-0
+    libunistring2 libldap-2.5-0 libpcre2-8-0
 "
 # Building the module, the tool and the Debian package.
 BUILD="
     build-essential pkg-config apache2-dev
-    libssl-dev libpam0g-dev libunistring-dev libldap-dev
+    libssl-dev libpam0g-dev libunistring-dev libldap-dev libpcre2-dev
     debhelper dpkg-dev fakeroot
 "
 # Tests, demo, benchmarks (never needed on a server).

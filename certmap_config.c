@@ -527,7 +527,7 @@ static const char *certmap_set_invalid_certs(cmd_parms *cmd, void *dummy,
  * block is refused rather than silently applied to the enclosing scope. */
 static const char *const certmap_block_directives[] = {
     "CertMapUser", "CertMapPermission", "CertMapDescription",
-    "CertMapEnabled", "CertMapRule", NULL
+    "CertMapEnabled", "CertMapRule", "CertMapUserMatch", NULL
 };
 
 static const char *certmap_check_block_children(cmd_parms *cmd)
@@ -543,9 +543,10 @@ static const char *certmap_check_block_children(cmd_parms *cmd)
         }
         if (!*name) {
             return apr_psprintf(cmd->pool, "%s> may only contain "
-                                "CertMapUser, CertMapPermission, "
-                                "CertMapDescription, CertMapEnabled and "
-                                "CertMapRule, not %s (line %d)",
+                                "CertMapUser, CertMapUserMatch, "
+                                "CertMapPermission, CertMapDescription, "
+                                "CertMapEnabled and CertMapRule, not %s "
+                                "(line %d)",
                                 CERTMAP_BLOCK, child->directive,
                                 child->line_num);
         }
@@ -607,6 +608,14 @@ static const char *certmap_many_to_one_block(cmd_parms *cmd, void *dcv,
         return apr_psprintf(cmd->pool, "%s %s> has no CertMapUser",
                             CERTMAP_BLOCK, name);
     }
+    /* A template (or a CertMapUserMatch) takes the account from the
+     * certificate; compiled once, here. */
+    err = certmap_template_compile(cmd->pool, m->user, m->user_match,
+                                   (certmap_template_t **)&m->user_template);
+    if (err) {
+        return apr_psprintf(cmd->pool, "%s %s>: CertMapUser %s: %s",
+                            CERTMAP_BLOCK, name, m->user, err);
+    }
     if (apr_is_empty_array(m->rules)) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
                      "%s %s> at %s:%u has no CertMapRule: it maps every "
@@ -655,6 +664,25 @@ static const char *certmap_set_user(cmd_parms *cmd, void *dcv,
         return certmap_cmd_error(cmd, err);
     }
     m->user = user;
+    return NULL;
+}
+
+static const char *certmap_set_user_match(cmd_parms *cmd, void *dcv,
+                                          const char *regex)
+{
+    certmap_mapping_t *m;
+    const char *err;
+
+    if ((err = certmap_current_block(cmd, dcv, &m))) {
+        return err;
+    }
+    if (m->user_match) {
+        return certmap_cmd_error(cmd, "given twice in one block");
+    }
+    if (!*regex) {
+        return certmap_cmd_error(cmd, "REGEX must not be empty");
+    }
+    m->user_match = regex;
     return NULL;
 }
 
@@ -716,11 +744,13 @@ static const char *certmap_set_rule(cmd_parms *cmd, void *dcv, int argc,
     if ((err = certmap_current_block(cmd, dcv, &m))) {
         return err;
     }
-    if (argc < 3 || argc > 4) {
+    if (argc < 2 || argc > 4) {
         return certmap_cmd_error(cmd, "takes FIELD SUBFIELD CRITERIA "
-                                 "[CaseSensitive|CaseInsensitive]");
+                                 "[CaseSensitive|CaseInsensitive], or "
+                                 "EKU|KeyUsage|Policy VALUE");
     }
-    err = certmap_rule_compile(cmd->pool, argv[0], argv[1], argv[2],
+    err = certmap_rule_compile(cmd->pool, argv[0], argv[1],
+                               argc >= 3 ? argv[2] : NULL,
                                argc == 4 ? argv[3] : NULL, &rule);
     if (err) {
         return certmap_cmd_error(cmd, err);
@@ -764,6 +794,9 @@ const command_rec certmap_cmds[] = {
                      "</CertMapManyToOne>: a many-to-one mapping"),
     AP_INIT_TAKE12("CertMapUser", certmap_set_user, NULL, CERTMAP_DIR,
                    "USER [PASSWORD] of a many-to-one mapping"),
+    AP_INIT_TAKE1("CertMapUserMatch", certmap_set_user_match, NULL,
+                  CERTMAP_DIR, "REGEX the templated user name must match; "
+                  "its first capture group, if any, is the account"),
     AP_INIT_TAKE1("CertMapPermission", certmap_set_permission, NULL,
                   CERTMAP_DIR, "Allow or Deny (default Allow)"),
     AP_INIT_TAKE1("CertMapDescription", certmap_set_description, NULL,
@@ -772,7 +805,8 @@ const command_rec certmap_cmds[] = {
                  CERTMAP_DIR, "Whether this many-to-one mapping is used"),
     AP_INIT_TAKE_ARGV("CertMapRule", certmap_set_rule, NULL, CERTMAP_DIR,
                       "FIELD SUBFIELD CRITERIA "
-                      "[CaseSensitive|CaseInsensitive]"),
+                      "[CaseSensitive|CaseInsensitive], or "
+                      "EKU|KeyUsage|Policy VALUE"),
     AP_INIT_TAKE1("CertMapDefaultLogonDomain", certmap_set_domain, NULL,
                   CERTMAP_DIR, "Domain appended as USER@DOMAIN to "
                   "accounts without one"),

@@ -71,6 +71,10 @@ static void certmap_dump_many_to_one(apr_pool_t *p,
     if (m->description) {
         printf("          description: %s\n", m->description);
     }
+    if (m->user_template) {
+        printf("          user from the certificate: %s\n",
+               certmap_template_text(p, m->user_template));
+    }
     if (!m->rules || apr_is_empty_array(m->rules)) {
         printf("          (no rules: matches every trusted certificate)\n");
     }

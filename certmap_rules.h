@@ -77,6 +77,7 @@ typedef struct certmap_mapping {
     int position;                /* set by the engine: index in its table's
                                     list of its kind (one-to-one or
                                     many-to-one) */
+    const char *user_match;      /* CertMapUserMatch as configured, or NULL */
     const certmap_template_t *user_template; /* many-to-one: the account
                                     is taken from the certificate; NULL:
                                     `user` is the account */

@@ -291,7 +291,22 @@ static int certmap_map_and_logon(request_rec *r,
                                            m->name, m->file, m->line));
     }
 
-    account = certmap_conf_account(r->pool, dc, m->user);
+    account = m->user;
+    if (m->user_template) {
+        /* Expanded for every request from this certificate: the memo
+         * remembers which mapping matched, never the name. */
+        if (certmap_template_expand(r->pool, m->user_template, cert,
+                                    &account, &reason) != CERTMAP_NAME_OK) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "CERTMAP400: "
+                          "many-to-one mapping '%s' (%s:%u): %s; refusing "
+                          "the certificate", m->name, m->file, m->line,
+                          reason);
+            return certmap_finish(r, CERTMAP_NOT_MAPPED, cert, m, NULL,
+                                  apr_psprintf(r->pool, "mapping '%s': %s",
+                                               m->name, reason));
+        }
+    }
+    account = certmap_conf_account(r->pool, dc, account);
     outcome = certmap_logon(r, dc, cc, account, m, cert, &reason);
     if (outcome != CERTMAP_GRANTED) {
         return certmap_finish(r, outcome, cert, m, account, reason);

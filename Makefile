@@ -14,11 +14,11 @@ PKG_LIBS   = -lssl -lcrypto -lpam -lunistring -lpcre2-8 -lldap -llber
 
 MODULE_SRCS = mod_certmap.c certmap_config.c certmap_outcome.c \
               certmap_tls.c certmap_secret.c certmap_cache.c certmap_dump.c \
-              certmap_memo.c certmap_directory.c \
+              certmap_memo.c certmap_directory.c certmap_ad.c \
               certmap_explain.c \
               certmap_pam.c certmap_rules.c
 HEADERS     = certmap_rules.h certmap_private.h certmap_pam.h \
-              certmap_directory.h
+              certmap_directory.h certmap_ad.h
 
 WARN        = -Wall -Wextra -Werror -Wno-unused-parameter \
               -Wmissing-prototypes -Wstrict-prototypes -Wshadow
@@ -56,7 +56,12 @@ install: .libs/mod_certmap.so
 
 # ---- tests ---------------------------------------------------------------
 
-UNIT_TESTS = tests/unit/test_rules tests/unit/test_pam_wrapper
+UNIT_TESTS = tests/unit/test_rules tests/unit/test_ad \
+             tests/unit/test_pam_wrapper
+tests/unit/test_ad: tests/unit/test_ad.c certmap_ad.c certmap_ad.h \
+    certmap_rules.h
+	$(CC) $(TEST_CFLAGS) -o $@ tests/unit/test_ad.c certmap_ad.c \
+	    $(APR_LIBS) -lssl -lcrypto -lcmocka
 tests/unit/test_rules: tests/unit/test_rules.c certmap_rules.c certmap_rules.h
 	$(CC) $(TEST_CFLAGS) -o $@ tests/unit/test_rules.c certmap_rules.c \
 	    $(APR_LIBS) -lssl -lcrypto -lunistring -lpcre2-8 -lcmocka

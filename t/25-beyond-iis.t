@@ -52,7 +52,7 @@ my %c = (
         . "keyUsage = critical, digitalSignature, nonRepudiation\n"
         . "extendedKeyUsage = clientAuth, 1.3.6.1.4.1.311.20.2.2\n"),
     mail => make_client_cert('b-mail', '/O=Other/CN=mail', ext => $cc
-        . "keyUsage = critical, keyEncipherment\nextendedKeyUsage = emailProtection\n"),
+        . "keyUsage = critical, keyEncipherment\nextendedKeyUsage = clientAuth, emailProtection\n"),
     dash => make_client_cert('b-dash', '/O=Templ/CN=-rf'),
     slash => make_client_cert('b-slash', '/O=Templ/CN=a\/b'),
     ctrl => make_client_cert('b-ctrl', "/O=Templ/CN=a\tb"),
@@ -101,7 +101,7 @@ expect('/x/b/tpl-cn', 'plain', 200, 0, 'carol', 'cn', '[template] %{Subject:CN}.
 expect('/x/b/tpl-cn', 'dash', 403, 16, undef, '', '[bad name] leading -');
 expect('/x/b/tpl-cn', 'slash', 403, 16, undef, '', '[bad name] /');
 expect('/x/b/tpl-cn', 'ctrl', 403, 16, undef, '', '[bad name] control character');
-expect('/x/b/tpl-long', 'short', 200, 0, 'short12' . ('x' x 248), 'long', '[template] 255 bytes: fine');
+expect('/x/b/tpl-long', 'short', 200, 0, 'short12' . ('x' x 247), 'long', '[template] 254 bytes: fine');
 expect('/x/b/tpl-long', 'long', 403, 16, undef, '', '[bad name] over 256 bytes');
 expect('/x/b/tpl-upn', 'dns', 403, 16, undef, '', '[template] rules fail: not mapped');
 

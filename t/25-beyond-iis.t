@@ -52,7 +52,7 @@ my %c = (
         . "keyUsage = critical, digitalSignature, nonRepudiation\n"
         . "extendedKeyUsage = clientAuth, 1.3.6.1.4.1.311.20.2.2\n"),
     mail => make_client_cert('b-mail', '/O=Other/CN=mail', ext => $cc
-        . "keyUsage = critical, keyEncipherment\nextendedKeyUsage = clientAuth, emailProtection\n"),
+        . "keyUsage = critical, digitalSignature, keyEncipherment\nextendedKeyUsage = clientAuth, emailProtection\n"),
     dash => make_client_cert('b-dash', '/O=Templ/CN=-rf'),
     slash => make_client_cert('b-slash', '/O=Templ/CN=a\/b'),
     ctrl => make_client_cert('b-ctrl', "/O=Templ/CN=a\tb"),

@@ -24,19 +24,34 @@ case $SEED in
     ''|*[!0-9]*) echo "run-fuzz: FUZZ_SEED must be a number" >&2; exit 2 ;;
 esac
 
+# Crash stacks with function names and lines: Debian's llvm-14 installs
+# the symbolizer under a versioned name only.
+if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ] && ! command -v llvm-symbolizer >/dev/null; then
+    for s in /usr/bin/llvm-symbolizer-*; do
+        [ -x "$s" ] && export ASAN_SYMBOLIZER_PATH="$s"
+    done
+fi
+
 mkdir -p "$OUT" "$ARTIFACTS"
 sh "$TOP/scripts/make-pki.sh" "$PKI" >"$OUT/make-pki.log" 2>&1 || {
     echo "run-fuzz: scripts/make-pki.sh failed, see $OUT/make-pki.log" >&2
     exit 1
 }
 
+# Every certificate of the PKI as DER, converted once.
+DER=$OUT/der
+rm -rf "$DER"
+mkdir -p "$DER"
+for crt in "$PKI"/*.crt; do
+    openssl x509 -in "$crt" -outform DER -out "$DER/$(basename "$crt" .crt).der"
+done
+
 # fuzz_engine reads a DER certificate, an IIS base64 blob, or the words
 # of a CertMapRule separated by tabs.
 corpus_engine() {
-    for crt in "$PKI"/*.crt; do
-        name=$(basename "$crt" .crt)
-        openssl x509 -in "$crt" -outform DER -out "$1/$name.der"
-        openssl base64 -A -in "$1/$name.der" >"$1/$name.b64"
+    for der in "$DER"/*.der; do
+        cp "$der" "$1/"
+        base64 -w 0 "$der" >"$1/$(basename "$der" .der).b64"
     done
 }
 
@@ -46,11 +61,9 @@ corpus_engine() {
 corpus_rules() {
     for header in "$TOP"/tests/fuzz/seeds/rules/headers/*.hdr; do
         h=$(basename "$header" .hdr)
-        for crt in "$PKI"/*.crt; do
-            { cat "$header"
-              printf 'der\n'
-              openssl x509 -in "$crt" -outform DER; } \
-                >"$1/$(basename "$crt" .crt)-$h.bin"
+        for der in "$DER"/*.der; do
+            { cat "$header"; printf 'der\n'; cat "$der"; } \
+                >"$1/$(basename "$der" .der)-$h.bin"
         done
     done
 }

@@ -26,8 +26,9 @@
  *   issuer ... / issuer+ ...      the same for its issuer
  *   der                           the rest of the input is the certificate
  * TYPE is a sub-field keyword or a dotted OID; STRING one of utf8 bmp
- * universal printable ia5 t61 numeric visible (bmp and universal encode
- * a UTF-8 VALUE as UCS-2 or UCS-4; anything else is raw bytes).  In any
+ * universal printable ia5 t61 numeric, the types OpenSSL takes in a name
+ * (bmp and universal encode a UTF-8 VALUE as UCS-2 or UCS-4; anything
+ * else is raw bytes).  In any
  * word, \xHH is a byte and \\ a backslash; in rule words \vN, \uN, \lN,
  * \<N and \>N insert attribute N's decoded value (subject first, then
  * issuer) as is, upper-cased, lower-cased, or its first or second half,
@@ -302,10 +303,7 @@ static void ref_read_certificate(fuzz_case_t *c)
 
 /* ---- the reference: rules ----------------------------------------------- */
 
-/* SUBFIELD keywords of CONTRACT.md as certmap_rule_compile accepts them
- * today.  The contract also names Email, G, I and STREET, which the
- * engine refuses: with them listed here every such rule would be
- * reported, so they are left out until the engine takes them. */
+/* SUBFIELD keywords of CONTRACT.md ("Values"), with their attribute types. */
 static const struct {
     const char *keyword;
     const char *oid;
@@ -318,9 +316,13 @@ static const struct {
     { "ST", "2.5.4.8" },
     { "C", "2.5.4.6" },
     { "E", "1.2.840.113549.1.9.1" },
+    { "Email", "1.2.840.113549.1.9.1" },
     { "GN", "2.5.4.42" },
+    { "G", "2.5.4.42" },
     { "SN", "2.5.4.4" },
     { "T", "2.5.4.12" },
+    { "I", "2.5.4.43" },
+    { "STREET", "2.5.4.9" },
     { "DC", "0.9.2342.19200300.100.1.25" },
     { "SERIALNUMBER", "2.5.4.5" },
     { "UID", "0.9.2342.19200300.100.1.1" },
@@ -699,7 +701,6 @@ static const struct {
     { "ia5", V_ASN1_IA5STRING },
     { "t61", V_ASN1_T61STRING },
     { "numeric", V_ASN1_NUMERICSTRING },
-    { "visible", V_ASN1_VISIBLESTRING },
 };
 
 static int string_type(const fuzz_line_t *line, int i)
@@ -975,24 +976,29 @@ static const ucs4_t *auto_text(apr_pool_t *p, const ref_attr_t *a,
                                            : a->utf8_len, n);
 }
 
-/* The sub-field as a keyword (in lower case, when asked: keywords are
- * case-insensitive) or as the dotted OID. */
+/* The sub-field as a keyword, the first or the last of its aliases (ST
+ * or S, Email or E...) and in lower case when asked (keywords are
+ * case-insensitive), or as the dotted OID. */
 static const char *auto_subfield(apr_pool_t *p, const ref_attr_t *a,
-                                 int dotted, int lower)
+                                 int dotted, int lower, int last)
 {
     apr_size_t i, n = sizeof(ref_subfields) / sizeof(ref_subfields[0]);
+    const char *found = NULL;
     char *k;
 
-    for (i = 0; !dotted && i < n; i++) {
+    for (i = 0; !dotted && i < n && !(found && !last); i++) {
         if (strcmp(a->oid, ref_subfields[i].oid) == 0) {
-            k = apr_pstrdup(p, ref_subfields[i].keyword);
-            for (n = 0; lower && k[n]; n++) {
-                k[n] = (char)apr_tolower(k[n]);
-            }
-            return k;
+            found = ref_subfields[i].keyword;
         }
     }
-    return a->oid[0] ? a->oid : NULL;
+    if (found == NULL) {
+        return a->oid[0] ? a->oid : NULL;
+    }
+    k = apr_pstrdup(p, found);
+    for (i = 0; lower && k[i]; i++) {
+        k[i] = (char)apr_tolower(k[i]);
+    }
+    return k;
 }
 
 /* "auto BYTES": a rule made from one of the certificate's own values, so
@@ -1001,7 +1007,8 @@ static const char *auto_subfield(apr_pool_t *p, const ref_attr_t *a,
  * how long it is; a case change (none, upper, lower); a one-character
  * change (none, or at a position: flip bit 0, or bit 5 when the byte's
  * top bit is set); and flags: the other name, the dotted OID, keywords
- * in lower case, CaseInsensitive, CaseSensitive written out. */
+ * in lower case, CaseInsensitive, CaseSensitive written out, the last
+ * alias of the sub-field. */
 static void add_auto_rule(fuzz_case_t *c, const fuzz_line_t *line)
 {
     unsigned char k[7] = { 0 };
@@ -1022,7 +1029,7 @@ static void add_auto_rule(fuzz_case_t *c, const fuzz_line_t *line)
     }
     a = &c->attrs[k[0] % c->nattrs];
     text = auto_text(c->p, a, &n);
-    subfield = auto_subfield(c->p, a, k[6] & 2, k[6] & 4);
+    subfield = auto_subfield(c->p, a, k[6] & 2, k[6] & 4, k[6] & 32);
     if (text == NULL || subfield == NULL) {
         return;
     }

@@ -125,11 +125,17 @@ FUZZ_TARGETS  = build/fuzz/fuzz_engine build/fuzz/fuzz_rules
 
 build/fuzz/fuzz_engine: tests/fuzz/fuzz_engine.c certmap_rules.c certmap_rules.h
 	@mkdir -p build/fuzz
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_engine.c certmap_rules.c \
+	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: no $(FUZZ_CC);" \
+	    "sh scripts/install-deps.sh installs clang and libFuzzer" >&2; exit 1; }
+	@echo "fuzz: building $@ ($(FUZZ_CC), libFuzzer, ASan, UBSan)"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_engine.c certmap_rules.c \
 	    $(FUZZ_LIBS)
 build/fuzz/fuzz_rules: tests/fuzz/fuzz_rules.c certmap_rules.c certmap_rules.h
 	@mkdir -p build/fuzz
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_rules.c certmap_rules.c \
+	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: no $(FUZZ_CC);" \
+	    "sh scripts/install-deps.sh installs clang and libFuzzer" >&2; exit 1; }
+	@echo "fuzz: building $@ ($(FUZZ_CC), libFuzzer, ASan, UBSan)"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_rules.c certmap_rules.c \
 	    $(FUZZ_LIBS)
 
 fuzz: $(FUZZ_TARGETS)

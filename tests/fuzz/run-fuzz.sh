@@ -108,7 +108,9 @@ for bin in "$@"; do
     else
         failed=1
         artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
-        echo "$name: FAIL after $runs executions (seed $SEED): $(reason "$log")"
+        when="after $runs executions"
+        [ "$runs" = 0 ] && when="on a seed input"
+        echo "$name: FAIL $when (seed $SEED): $(reason "$log")"
         echo "$name:   input ${artifact:-not saved}; log $log"
         echo "$name:   replay: $bin ${artifact:-INPUT}"
     fi

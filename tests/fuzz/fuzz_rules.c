@@ -189,7 +189,8 @@ static void print_case(const fuzz_case_t *c)
         }
         fputc('\n', stderr);
     }
-    fprintf(stderr, "  certificate %s\n", certmap_cert_describe(c->p, c->cert));
+    fprintf(stderr, "  certificate %s\n",
+            certmap_cert_describe(c->p, c->cert));
 }
 
 /* Prints the whole case and aborts: libFuzzer saves the input. */
@@ -869,7 +870,8 @@ static int make_certificate(fuzz_case_t *c)
 static void new_table(fuzz_case_t *c)
 {
     if (c->tables->nelts < FUZZ_MAX_TABLES) {
-        APR_ARRAY_PUSH(c->tables, certmap_table_t *) = certmap_table_make(c->p);
+        APR_ARRAY_PUSH(c->tables, certmap_table_t *) =
+            certmap_table_make(c->p);
     }
 }
 

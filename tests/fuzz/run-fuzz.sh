@@ -26,7 +26,8 @@ esac
 
 # Crash stacks with function names and lines: Debian's llvm-14 installs
 # the symbolizer under a versioned name only.
-if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ] && ! command -v llvm-symbolizer >/dev/null; then
+if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ] \
+   && ! command -v llvm-symbolizer >/dev/null; then
     for s in /usr/bin/llvm-symbolizer-*; do
         [ -x "$s" ] && export ASAN_SYMBOLIZER_PATH="$s"
     done
@@ -43,7 +44,8 @@ DER=$OUT/der
 rm -rf "$DER"
 mkdir -p "$DER"
 for crt in "$PKI"/*.crt; do
-    openssl x509 -in "$crt" -outform DER -out "$DER/$(basename "$crt" .crt).der"
+    openssl x509 -in "$crt" -outform DER \
+        -out "$DER/$(basename "$crt" .crt).der"
 done
 
 # fuzz_engine reads a DER certificate, an IIS base64 blob, or the words
@@ -80,8 +82,8 @@ executions() {
 
 # The first line that says what went wrong.
 reason() {
-    grep -m 1 -E '^fuzz_[a-z]+: disagreement|^SUMMARY:|ERROR: libFuzzer|runtime error' "$1" \
-        || echo "see the log"
+    grep -m 1 -E '^fuzz_[a-z]+: disagreement|^SUMMARY:|ERROR: libFuzzer' "$1" \
+        || grep -m 1 'runtime error' "$1" || echo "see the log"
 }
 
 failed=0
@@ -93,10 +95,14 @@ for bin in "$@"; do
     rm -rf "$corpus"
     mkdir -p "$corpus"
     "corpus_${name#fuzz_}" "$corpus"
-    find "$seeds" -type f -name '*.txt' -exec cp {} "$corpus/" \; 2>/dev/null || true
+    if [ -d "$seeds" ]; then
+        find "$seeds" -type f -name '*.txt' -exec cp {} "$corpus/" \;
+    fi
     before=$(ls "$corpus" | wc -l)
     dict=""
-    [ -f "$TOP/tests/fuzz/$name.dict" ] && dict=-dict=$TOP/tests/fuzz/$name.dict
+    if [ -f "$TOP/tests/fuzz/$name.dict" ]; then
+        dict=-dict=$TOP/tests/fuzz/$name.dict
+    fi
     rc=0
     "$bin" -seed="$SEED" -max_total_time="$SECONDS_EACH" -max_len="$MAX_LEN" \
         -timeout=10 -print_final_stats=0 ${dict:+"$dict"} \
@@ -104,10 +110,12 @@ for bin in "$@"; do
     runs=$(executions "$log")
     after=$(ls "$corpus" | wc -l)
     if [ "$rc" -eq 0 ]; then
-        echo "$name: PASS, $runs executions in ${SECONDS_EACH}s (seed $SEED, corpus $before -> $after inputs)"
+        echo "$name: PASS, $runs executions in ${SECONDS_EACH}s" \
+             "(seed $SEED, corpus $before -> $after inputs)"
     else
         failed=1
-        artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
+        artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" \
+                   | tail -n 1)
         when="after $runs executions"
         [ "$runs" = 0 ] && when="on a seed input"
         echo "$name: FAIL $when (seed $SEED): $(reason "$log")"

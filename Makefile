@@ -6,6 +6,7 @@
 #   make demo       a local httpd on loopback showing every outcome
 #   make bench      benchmarks against a bare mod_ssl baseline
 #   make deb        the Debian package, build/libapache2-mod-certmap_*.deb
+#   make fuzz       libFuzzer runs of the engine, bounded (FUZZ_SECONDS)
 #   make clean
 
 APXS      ?= apxs
@@ -111,6 +112,42 @@ test-httpd-prefork: all asan
 # "N passed, M failed", and a non-zero exit on any failure.
 test: all
 	sh tests/run-all.sh
+
+# ---- fuzzing -----------------------------------------------------------------
+# `make fuzz`: two libFuzzer targets over the engine, each run for
+# FUZZ_SECONDS from a fixed FUZZ_SEED on a corpus built under build/fuzz
+# from the test PKI; one PASS/FAIL line each, non-zero exit on any crash
+# or disagreement (tests/fuzz/run-fuzz.sh).  Needs clang and libFuzzer.
+
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SEED    ?= 1
+FUZZ_CFLAGS   = $(WARN) -std=gnu11 -I. $(APR_CFLAGS) -g -O1 \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+FUZZ_LIBS     = $(APR_LIBS) -lssl -lcrypto -lunistring
+FUZZ_TARGETS  = build/fuzz/fuzz_engine build/fuzz/fuzz_rules
+
+build/fuzz/fuzz_engine: tests/fuzz/fuzz_engine.c certmap_rules.c certmap_rules.h
+	@mkdir -p build/fuzz
+	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: no $(FUZZ_CC);" \
+	    "sh scripts/install-deps.sh installs clang and libFuzzer" >&2; exit 1; }
+	@echo "fuzz: building $@ ($(FUZZ_CC), libFuzzer, ASan, UBSan)"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_engine.c certmap_rules.c \
+	    $(FUZZ_LIBS)
+build/fuzz/fuzz_rules: tests/fuzz/fuzz_rules.c certmap_rules.c certmap_rules.h
+	@mkdir -p build/fuzz
+	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: no $(FUZZ_CC);" \
+	    "sh scripts/install-deps.sh installs clang and libFuzzer" >&2; exit 1; }
+	@echo "fuzz: building $@ ($(FUZZ_CC), libFuzzer, ASan, UBSan)"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_rules.c certmap_rules.c \
+	    $(FUZZ_LIBS)
+
+fuzz: $(FUZZ_TARGETS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SEED=$(FUZZ_SEED) \
+	    sh tests/fuzz/run-fuzz.sh $(FUZZ_TARGETS)
+
+.PHONY: fuzz
 
 # ---- demo, bench ------------------------------------------------------------
 

@@ -1282,6 +1282,14 @@ static int der_bits_ok(der_t v)
     return n > 0 && v.p[0] <= 7 && (n > 1 || v.p[0] == 0);
 }
 
+/* Unused bits zero, as DER wants (checked by der_signature only). */
+static int der_bits_zero(der_t v)
+{
+    apr_size_t n = (apr_size_t)(v.end - v.p);
+
+    return n < 2 || (v.end[-1] & ((1u << v.p[0]) - 1)) == 0;
+}
+
 static int der_integer(der_t *d)
 {
     der_t v;
@@ -1367,6 +1375,32 @@ static int der_algorithm(der_t *d)
 
     return der_expect(d, DER_SEQUENCE, &a) && der_oid(&a)
            && (der_done(&a) || der_value(&a)) && der_done(&a);
+}
+
+/* The signature algorithm and the signature after the TBSCertificate.
+ * OpenSSL keeps the TBSCertificate's bytes as they came, but re-encodes
+ * these two to digest a certificate, and reading a BIT STRING clears its
+ * unused bits: one set here would give the client's certificate another
+ * fingerprint than the very same bytes configured one-to-one, a mapping
+ * that could never match.  Here the unused bits must be zero (DER). */
+static int der_signature(der_t *d)
+{
+    der_t alg, params, v;
+    unsigned char tag;
+
+    if (!der_expect(d, DER_SEQUENCE, &alg) || !der_oid(&alg)) {
+        return 0;
+    }
+    params = alg;
+    if (!der_done(&alg) && (!der_value(&alg) || !der_done(&alg))) {
+        return 0;
+    }
+    if (der_peek(&params, DER_BIT_STRING)
+        && (!der_any(&params, &tag, &v) || !der_bits_zero(v))) {
+        return 0;
+    }
+    return der_expect(d, DER_BIT_STRING, &v) && der_bits_ok(v)
+           && der_bits_zero(v);
 }
 
 /* Name ::= SEQUENCE OF SET OF SEQUENCE { type OID, value ANY } */
@@ -1483,8 +1517,7 @@ static const char *check_one_certificate(apr_pool_t *p,
     if (!der_any(&d, &tag, &cert) || tag != DER_SEQUENCE) {
         return "not an X.509 certificate (no DER SEQUENCE)";
     }
-    if (!der_tbs(&cert) || !der_algorithm(&cert)
-        || !der_bit_string(&cert, DER_BIT_STRING) || !der_done(&cert)) {
+    if (!der_tbs(&cert) || !der_signature(&cert) || !der_done(&cert)) {
         return "not an X.509 certificate (malformed DER)";
     }
     if (!der_done(&d)) {

@@ -30,7 +30,10 @@ BUILD="
     libssl-dev libpam0g-dev libunistring-dev libldap-dev libpcre2-dev
     debhelper dpkg-dev fakeroot
 "
-# Tests, demo, benchmarks (never needed on a server).
+# Tests, demo, benchmarks (never needed on a server).  clang,
+# libclang-rt-14-dev and llvm-14 are for `make fuzz`: libFuzzer and the
+# sanitizer runtimes are only recommended by clang (skipped below), and
+# llvm-14 has llvm-symbolizer, which makes crash stacks readable.
 TEST="
     ca-certificates openssl apache2-utils
     libpam-wrapper libcmocka-dev
@@ -39,6 +42,7 @@ TEST="
     slapd ldap-utils
     curl passwd iproute2 valgrind lintian
     chromium fonts-dejavu-core
+    clang libclang-rt-14-dev llvm-14
 "
 
 case ${1:-} in

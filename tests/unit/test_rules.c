@@ -948,6 +948,138 @@ static void test_trailing_garbage(void **state)
     assert_non_null(strstr(err, "not an X.509 certificate"));
 }
 
+/* ---- regressions found by make fuzz (tests/fuzz/fuzz_rules.c) ---------- */
+
+/* The client's certificate as its DER arrives, read as mod_ssl reads it. */
+static certmap_cert_t *parse_der(const unsigned char *der, apr_size_t len)
+{
+    const unsigned char *q = der;
+    X509 *x = d2i_X509(NULL, &q, (long)len);
+
+    assert_non_null(x);
+    return parse(x);
+}
+
+/* Does a one-to-one mapping configured from `der` (its IIS blob) match
+ * a client that sends these very bytes?  -1: the blob is refused. */
+static int same_der_matches(const unsigned char *der, apr_size_t len)
+{
+    certmap_table_t *t = certmap_table_make(pool);
+    certmap_mapping_t *m = mapping("one-to-one", "same");
+    unsigned char *got;
+    apr_size_t got_len;
+
+    if (certmap_der_from_base64(pool, certmap_der_to_blob(pool, der, len),
+                                &got, &got_len) != NULL) {
+        return -1;
+    }
+    assert_null(certmap_table_add_one_to_one(t, got, got_len, m));
+    return match(tables_of(t, NULL), parse_der(der, len), 1, 1) == m;
+}
+
+/* A certificate whose signature BIT STRING declares unused bits and sets
+ * them (DER wants them zero) passed the configuration check, yet its
+ * one-to-one mapping never matched the same bytes from a client: OpenSSL
+ * clears unused bits when reading, and a parsed certificate is
+ * fingerprinted over its re-encoding, which keeps only the
+ * TBSCertificate's bytes.  Refused now; zero unused bits still pass and
+ * then match. */
+static void test_signature_unused_bits(void **state)
+{
+    X509 *x = make_cert("CN=uma", "CN=CA", 16);
+    const ASN1_BIT_STRING *sig;
+    apr_size_t len;
+    unsigned char *der = der_of(x, &len), *unused;
+
+    X509_get0_signature(&sig, NULL, x);
+    /* the signature ends the certificate: its unused-bit count, its bytes */
+    unused = der + len - ASN1_STRING_length(sig) - 1;
+    X509_free(x);
+    assert_int_equal(*unused, 0);
+    assert_int_equal(same_der_matches(der, len), 1);
+    *unused = 3;
+    der[len - 1] &= 0xf8;
+    assert_int_equal(same_der_matches(der, len), 1);
+    der[len - 1] |= 0x05;
+    assert_int_equal(same_der_matches(der, len), -1);
+}
+
+static void put_bytes(apr_array_header_t *out, const void *s, apr_size_t n)
+{
+    const unsigned char *b = s;
+
+    while (n--) {
+        APR_ARRAY_PUSH(out, unsigned char) = *b++;
+    }
+}
+
+/* One TLV around `content`, its length in DER's shortest form. */
+static void put_tlv(apr_array_header_t *out, unsigned char tag,
+                    const apr_array_header_t *content)
+{
+    apr_size_t n = (apr_size_t)content->nelts;
+
+    assert_true(n < 0x10000);
+    APR_ARRAY_PUSH(out, unsigned char) = tag;
+    if (n >= 0x100) {
+        APR_ARRAY_PUSH(out, unsigned char) = 0x82;
+        APR_ARRAY_PUSH(out, unsigned char) = (unsigned char)(n >> 8);
+    }
+    else if (n >= 0x80) {
+        APR_ARRAY_PUSH(out, unsigned char) = 0x81;
+    }
+    APR_ARRAY_PUSH(out, unsigned char) = (unsigned char)n;
+    put_bytes(out, content->elts, n);
+}
+
+/* x re-assembled with BIT STRING 03 02 03 LAST as the parameters of its
+ * outer signature algorithm. */
+static unsigned char *with_bits_parameter(X509 *x, unsigned char last,
+                                          apr_size_t *len)
+{
+    apr_array_header_t *alg = apr_array_make(pool, 32, 1);
+    apr_array_header_t *body = apr_array_make(pool, 1024, 1);
+    apr_array_header_t *cert = apr_array_make(pool, 1024, 1);
+    const unsigned char param[] = { 0x03, 0x02, 0x03, last };
+    unsigned char *tbs = NULL, *oid = NULL, *sig = NULL;
+    const ASN1_BIT_STRING *signature;
+    const X509_ALGOR *algorithm;
+    const ASN1_OBJECT *obj;
+    int tbs_len, oid_len, sig_len;
+
+    X509_get0_signature(&signature, &algorithm, x);
+    X509_ALGOR_get0(&obj, NULL, NULL, algorithm);
+    tbs_len = i2d_re_X509_tbs(x, &tbs);
+    oid_len = i2d_ASN1_OBJECT(obj, &oid);
+    sig_len = i2d_ASN1_BIT_STRING(signature, &sig);
+    assert_true(tbs_len > 0 && oid_len > 0 && sig_len > 0);
+    put_bytes(alg, oid, (apr_size_t)oid_len);
+    put_bytes(alg, param, sizeof(param));
+    put_bytes(body, tbs, (apr_size_t)tbs_len);
+    put_tlv(body, 0x30, alg);
+    put_bytes(body, sig, (apr_size_t)sig_len);
+    put_tlv(cert, 0x30, body);
+    OPENSSL_free(tbs);
+    OPENSSL_free(oid);
+    OPENSSL_free(sig);
+    *len = (apr_size_t)cert->nelts;
+    return (unsigned char *)cert->elts;
+}
+
+/* The same through the signature algorithm's parameters: a BIT STRING
+ * there is read, cleared and re-encoded as well. */
+static void test_signature_parameter_unused_bits(void **state)
+{
+    X509 *x = make_cert("CN=vera", "CN=CA", 17);
+    apr_size_t ok_len, bad_len;
+    unsigned char *ok = with_bits_parameter(x, 0xf8, &ok_len);
+    unsigned char *bad = with_bits_parameter(x, 0xff, &bad_len);
+
+    X509_free(x);
+    assert_int_equal(same_der_matches(ok, ok_len), 1);
+    assert_int_equal(same_der_matches(bad, bad_len), -1);
+}
+
 static apr_status_t temp_file_remove(void *path)
 {
     unlink(path);
@@ -1922,6 +2054,9 @@ int main(void)
         cmocka_unit_test_teardown(test_rule_text, clear_pool),
         cmocka_unit_test_teardown(test_base64_blobs, clear_pool),
         cmocka_unit_test_teardown(test_trailing_garbage, clear_pool),
+        cmocka_unit_test_teardown(test_signature_unused_bits, clear_pool),
+        cmocka_unit_test_teardown(test_signature_parameter_unused_bits,
+                                  clear_pool),
         cmocka_unit_test_teardown(test_files, clear_pool),
         cmocka_unit_test_teardown(test_describe, clear_pool),
         cmocka_unit_test_teardown(test_parse_keeps_reference, clear_pool),

@@ -125,7 +125,7 @@ FUZZ_SEED    ?= 1
 FUZZ_CFLAGS   = $(WARN) -std=gnu11 -I. $(APR_CFLAGS) -g -O1 \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer
-FUZZ_LIBS     = $(APR_LIBS) -lssl -lcrypto -lunistring
+FUZZ_LIBS     = $(APR_LIBS) -lssl -lcrypto -lunistring -lpcre2-8
 FUZZ_TARGETS  = build/fuzz/fuzz_engine build/fuzz/fuzz_rules
 
 build/fuzz/fuzz_engine: tests/fuzz/fuzz_engine.c certmap_rules.c certmap_rules.h

@@ -15,9 +15,10 @@ MODULE_SRCS = mod_certmap.c certmap_config.c certmap_outcome.c \
               certmap_tls.c certmap_secret.c certmap_cache.c certmap_dump.c \
               certmap_memo.c certmap_directory.c \
               certmap_explain.c \
+              certmap_logon_helper.c certmap_logond.c \
               certmap_pam.c certmap_rules.c
 HEADERS     = certmap_rules.h certmap_private.h certmap_pam.h \
-              certmap_directory.h
+              certmap_directory.h certmap_logond.h
 
 WARN        = -Wall -Wextra -Werror -Wno-unused-parameter \
               -Wmissing-prototypes -Wstrict-prototypes -Wshadow
@@ -55,7 +56,8 @@ install: .libs/mod_certmap.so
 
 # ---- tests ---------------------------------------------------------------
 
-UNIT_TESTS = tests/unit/test_rules tests/unit/test_pam_wrapper
+UNIT_TESTS = tests/unit/test_rules tests/unit/test_pam_wrapper \
+             tests/unit/test_logond
 tests/unit/test_rules: tests/unit/test_rules.c certmap_rules.c certmap_rules.h
 	$(CC) $(TEST_CFLAGS) -o $@ tests/unit/test_rules.c certmap_rules.c \
 	    $(APR_LIBS) -lssl -lcrypto -lunistring -lcmocka
@@ -70,6 +72,13 @@ tests/unit/test_pam_wrapper: tests/unit/test_pam_wrapper.c certmap_pam.c \
 	$(CC) $(TEST_CFLAGS) \
 	    -DCERTMAP_TEST_PAM_MODULE='"$(CURDIR)/build/pam_certmap_test.so"' \
 	    -o $@ tests/unit/test_pam_wrapper.c certmap_pam.c -lpam -lcmocka
+
+# The logon helper (certmap_logond.c): its wire format, and client and
+# server against real PAM under pam_wrapper (a hung stack is pam_exec).
+tests/unit/test_logond: tests/unit/test_logond.c certmap_logond.c \
+    certmap_logond.h certmap_pam.c certmap_pam.h
+	$(CC) $(TEST_CFLAGS) -o $@ tests/unit/test_logond.c certmap_logond.c \
+	    certmap_pam.c -lpam -lcmocka
 
 # libcrypt linked in from the start: ASan's crypt_r interceptor resolves
 # the real crypt_r only then, and pam_unix (dlopen'ed later) calls it.

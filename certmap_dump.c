@@ -29,11 +29,13 @@ static void certmap_dump_settings(apr_pool_t *p, const certmap_dir_conf_t *dc)
            certmap_dump_onoff(dc->one_to_one, 1),
            certmap_dump_onoff(dc->many_to_one, 1),
            certmap_dump_onoff(dc->inherit, 1));
-    printf("    PAM %s, service %s, logon cache %ds; default domain %s\n",
+    printf("    PAM %s, service %s, logon cache %ds, logon timeout %ds; "
+           "default domain %s\n",
            certmap_dump_onoff(dc->pam, 1),
            dc->pam_service ? dc->pam_service : CERTMAP_DEFAULT_PAM_SERVICE,
            dc->logon_cache_timeout == CERTMAP_UNSET
                ? CERTMAP_DEFAULT_CACHE_TIMEOUT : dc->logon_cache_timeout,
+           certmap_conf_logon_timeout(dc),
            dc->default_domain ? dc->default_domain : "(none)");
     certmap_directory_dump(p, dc);
 }

@@ -79,6 +79,7 @@ if [ "$(id -u)" -eq 0 ] && [ -z "${CERTMAP_TEST_INNER:-}" ]; then
         CERTMAP_MODULE="$WORK/tree/modules/mod_certmap.so" \
         CERTMAP_MODULE_FALLBACK="$FALLBACK" \
         CERTMAP_MPM="${CERTMAP_MPM:-event}" HOME="$WORK" \
+        ${APACHE_TEST_PORT:+APACHE_TEST_PORT="$APACHE_TEST_PORT"} \
         HTTPD="$HTTPD" APXS="$APXS" \
         sh "$WORK/tree/tests/run-httpd-tests.sh" "$@" || rc=$?
     rm -rf "$TOP/build/httpd-test-logs"

@@ -26,6 +26,7 @@
 #define _GNU_SOURCE
 #endif
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -587,12 +588,26 @@ static void logon_child(logond_t *d, logond_conn_t *c)
     _exit(0);
 }
 
+/* Whether the client still waits: a client that gave up (EOF) gets no
+ * logon, which would only hold a slot. */
+static int client_waits(int fd)
+{
+    char b;
+    ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 static void start_logon(logond_t *d, logond_conn_t *c)
 {
     logond_slot_t *slot = NULL;
     unsigned int i;
     pid_t pid;
 
+    if (!client_waits(c->fd)) {
+        conn_close(d, c);
+        return;
+    }
     for (i = 0; i < d->o->slots; i++) {
         if (!d->slots[i].pid) {
             slot = &d->slots[i];
@@ -644,6 +659,82 @@ static void start_queued(logond_t *d)
     }
 }
 
+/* Kills a logon process and everything it started.  Its process group
+ * is not enough: pam_exec puts its child in a session of its own
+ * (setsid), so descendants are found by their parent links in /proc,
+ * while the logon process still lives to hold them together. */
+static void kill_tree(pid_t root)
+{
+    pid_t *tree = NULL, *more;
+    size_t n = 0, cap = 0, i;
+    int pass, grew;
+
+    kill(root, SIGSTOP);
+    kill(-root, SIGSTOP);
+    for (pass = 0; pass < 2; pass++) {
+        do {
+            DIR *proc = opendir("/proc");
+            struct dirent *e;
+
+            grew = 0;
+            while (proc && (e = readdir(proc)) != NULL) {
+                char path[64], st[512], *paren;
+                long pid, ppid;
+                FILE *f;
+
+                pid = strtol(e->d_name, &paren, 10);
+                if (pid <= 1 || *paren || pid == root) {
+                    continue;
+                }
+                snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+                f = fopen(path, "r");
+                if (!f) {
+                    continue;
+                }
+                paren = fgets(st, sizeof(st), f) ? strrchr(st, ')') : NULL;
+                fclose(f);
+                if (!paren || sscanf(paren + 1, " %*c %ld", &ppid) != 1) {
+                    continue;
+                }
+                if (ppid != root) {
+                    for (i = 0; i < n && tree[i] != (pid_t)ppid; i++) {
+                        ;
+                    }
+                    if (i == n) {
+                        continue;
+                    }
+                }
+                for (i = 0; i < n && tree[i] != (pid_t)pid; i++) {
+                    ;
+                }
+                if (i < n) {
+                    continue;
+                }
+                if (n == cap) {
+                    cap = cap ? 2 * cap : 16;
+                    more = realloc(tree, cap * sizeof(*tree));
+                    if (!more) {
+                        break;
+                    }
+                    tree = more;
+                }
+                tree[n++] = (pid_t)pid;
+                kill((pid_t)pid, SIGSTOP);      /* no more forks */
+                grew = 1;
+            }
+            if (proc) {
+                closedir(proc);
+            }
+        } while (grew && n < 4096);
+    }
+    for (i = 0; i < n; i++) {
+        kill(tree[i], SIGKILL);
+    }
+    kill(-root, SIGKILL);
+    kill(root, SIGKILL);
+    free(tree);
+}
+
 static void reap(logond_t *d)
 {
     unsigned int i;
@@ -675,8 +766,7 @@ static long long enforce_deadlines(logond_t *d, long long now)
             continue;
         }
         if (!s->killed && now >= s->deadline) {
-            kill(-s->pid, SIGKILL);
-            kill(s->pid, SIGKILL);
+            kill_tree(s->pid);
             s->killed = 1;
             logond_log(d, CERTMAP_LOGOND_LOG_ERR, "CERTMAP206: PAM logon of "
                        "'%s' through service '%s' not finished within "

@@ -663,7 +663,7 @@ static void start_queued(logond_t *d)
  * is not enough: pam_exec puts its child in a session of its own
  * (setsid), so descendants are found by their parent links in /proc,
  * while the logon process still lives to hold them together. */
-static void kill_tree(pid_t root)
+static size_t kill_tree(pid_t root)
 {
     pid_t *tree = NULL, *more;
     size_t n = 0, cap = 0, i;
@@ -733,6 +733,7 @@ static void kill_tree(pid_t root)
     kill(-root, SIGKILL);
     kill(root, SIGKILL);
     free(tree);
+    return n;
 }
 
 static void reap(logond_t *d)
@@ -766,12 +767,15 @@ static long long enforce_deadlines(logond_t *d, long long now)
             continue;
         }
         if (!s->killed && now >= s->deadline) {
-            kill_tree(s->pid);
+            size_t more = kill_tree(s->pid);
+
             s->killed = 1;
             logond_log(d, CERTMAP_LOGOND_LOG_ERR, "CERTMAP206: PAM logon of "
                        "'%s' through service '%s' not finished within "
-                       "%u ms: logon process %ld killed", s->account,
-                       s->service, s->timeout_ms, (long)s->pid);
+                       "%u ms: logon process %ld killed, and %lu process%s "
+                       "it started", s->account, s->service, s->timeout_ms,
+                       (long)s->pid, (unsigned long)more,
+                       more == 1 ? "" : "es");
         }
         else if (!s->killed && s->deadline < next) {
             next = s->deadline;

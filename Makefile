@@ -99,6 +99,13 @@ test-pam-root: tests/unit/test_pam_root
 	    echo "== tests/unit/test_pam_root: skipped, needs root"; \
 	fi
 
+# Debian's own apache2, started as root with User an account outside group
+# shadow, the shipped PAM file (pam_unix) and real local accounts: password
+# and account-only logons through the logon helper.  Needs root (creates
+# and removes accounts); says so and passes nothing otherwise.
+test-apache-pam-root: all
+	sh tests/pam-root/run-apache-pam-root.sh
+
 # Apache::Test refuses to run as root: tests/run-httpd-tests.sh runs it
 # as an unprivileged user it creates when started as root.
 test-httpd: all asan
@@ -129,6 +136,7 @@ clean:
 	-[ -f t/TEST ] && (cd t && ./TEST -clean >/dev/null 2>&1) || true
 
 .PHONY: all asan install test test-unit test-pam-root test-httpd \
+        test-apache-pam-root \
         test-httpd-worker test-httpd-prefork demo bench clean
 
 # Engine micro-benchmarks (bench/bench_engine.c); optimised, no sanitizers.

@@ -202,6 +202,41 @@ check "the password is in no log" 0 \
     "$(cat "$DIR/error_log" "$DIR/access_log" | grep -c -F "$PW")"
 check "no PAM error in the log (nothing needed the shadow file)" 0 \
     "$(grep -c 'certmap:error' "$DIR/error_log")"
+check "no logon went through anything but the helper" 0 \
+    "$(grep -c 'CERTMAP21[0-9]' "$DIR/error_log")"
+
+# ---- supervision: the parent restarts a helper that dies, and replaces it
+#      at a graceful restart -------------------------------------------------
+helper_pid() {  # the newest helper that has announced itself
+    sed -n 's/.*CERTMAP200: logon helper \([0-9]*\) started.*/\1/p' \
+        "$DIR/error_log" | tail -n 1
+}
+wait_new_helper() {     # wait_new_helper OLD -> the new pid, or ""
+    i=0
+    while [ $i -lt 50 ]; do
+        h=$(helper_pid)
+        if [ -n "$h" ] && [ "$h" != "$1" ] && kill -0 "$h" 2>/dev/null; then
+            echo "$h"; return
+        fi
+        sleep 0.1; i=$((i + 1))
+    done
+}
+kill -KILL "$HELPER"
+NEW=$(wait_new_helper "$HELPER")
+check "a helper that dies is started again" yes "$([ -n "$NEW" ] && echo yes)"
+check "... and says so" 1 "$(grep -c "CERTMAP202: the logon helper (pid $HELPER) died" "$DIR/error_log")"
+check "logons work with the new helper" "200 0 $OK" "$(req /password)"
+"$HTTPD" -f "$DIR/httpd.conf" -k graceful
+NEWER=$(wait_new_helper "$NEW")
+check "a graceful restart replaces the helper" yes "$([ -n "$NEWER" ] && echo yes)"
+i=0
+while kill -0 "$NEW" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+check "... and the old one is gone" gone "$(kill -0 "$NEW" 2>/dev/null || echo gone)"
+sleep 0.5
+check "logons work after the graceful restart" "200 0 $OK" "$(req /password)"
+check "account-only logons too" "200 0 $OK" "$(req /account)"
+check "one helper, not more" 1 \
+    "$(ps -o user= --ppid "$(cat "$DIR/httpd.pid")" | tr -d ' ' | grep -cx root)"
 
 # timing: one real pam_unix logon through the helper, end to end
 t0=$(date +%s%N)

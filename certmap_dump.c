@@ -157,12 +157,14 @@ static void certmap_dump_server(apr_pool_t *p, server_rec *s, int is_main)
     const certmap_srv_conf_t *sc =
         ap_get_module_config(s->module_config, &certmap_module);
 
-    printf("%s %s:%u (%s:%d)%s\n", is_main ? "Main server" : "VirtualHost",
+    printf("%s %s:%u (%s:%d)%s%s\n", is_main ? "Main server" : "VirtualHost",
            s->server_hostname ? s->server_hostname : "*", s->port,
            s->defn_name ? s->defn_name : "?", s->defn_line_number,
            sc->invalid_certs == CERTMAP_INVALID_REJECT
                ? " CertMapInvalidCerts Reject"
-               : " CertMapInvalidCerts Report");
+               : " CertMapInvalidCerts Report",
+           is_main ? apr_psprintf(p, "; CertMapLogonSlots %d",
+                                  certmap_conf_logon_slots(sc)) : "");
     certmap_dump_scope(p, is_main ? "(server)" : "(virtual host)",
                        s->lookup_defaults);
     certmap_dump_sections(p, "Directory", core->sec_dir);

@@ -169,16 +169,17 @@ static int certmap_helper_socket(void)
 
 /* The helper process: a fork of httpd's parent that keeps nothing of
  * httpd but the error log. */
-static void certmap_helper_run(int fd) __attribute__((noreturn));
+static void certmap_helper_run(int fd, pid_t parent)
+    __attribute__((noreturn));
 
-static void certmap_helper_run(int fd)
+static void certmap_helper_run(int fd, pid_t parent)
 {
     certmap_logond_opts_t opts;
 
     /* It dies with httpd's parent (a SIGTERM: logons in progress end
-     * first, each within its deadline). */
+     * first, each within its deadline), even if that was just now. */
     prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() == 1) {
+    if (getppid() != parent) {
         _exit(0);
     }
     ap_close_listeners();
@@ -249,7 +250,7 @@ static void certmap_helper_maint(int reason, void *data, apr_wait_t status)
 
 static int certmap_helper_start(certmap_helper_t *h)
 {
-    pid_t pid;
+    pid_t pid, parent = getpid();
     int fd = certmap_helper_socket();
 
     if (fd < 0) {
@@ -268,7 +269,7 @@ static int certmap_helper_start(certmap_helper_t *h)
         return DECLINED;
     }
     if (pid == 0) {
-        certmap_helper_run(fd);
+        certmap_helper_run(fd, parent);
     }
     /* Only the helper keeps the socket open: no child of httpd can
      * accept on it. */

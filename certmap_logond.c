@@ -546,10 +546,15 @@ static void logon_child(logond_t *d, logond_conn_t *c)
     unsigned int i;
     int flags;
 
+    /* PAM modules (and what pam_exec runs) get default signals */
     signal(SIGCHLD, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     signal(SIGHUP, SIG_DFL);
     signal(SIGPIPE, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGUSR1, SIG_DFL);
+    signal(SIGUSR2, SIG_DFL);
+    signal(SIGWINCH, SIG_DFL);
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     /* its own process group, so that a kill at the deadline reaches what

@@ -237,6 +237,13 @@ check "logons work after the graceful restart" "200 0 $OK" "$(req /password)"
 check "account-only logons too" "200 0 $OK" "$(req /account)"
 check "one helper, not more" 1 \
     "$(ps -o user= --ppid "$(cat "$DIR/httpd.pid")" | tr -d ' ' | grep -cx root)"
+"$HTTPD" -f "$DIR/httpd.conf" -k restart
+NEWEST=$(wait_new_helper "$NEWER")
+check "a restart replaces the helper" yes "$([ -n "$NEWEST" ] && echo yes)"
+sleep 0.5
+check "logons work after the restart" "200 0 $OK" "$(req /password)"
+check "still one helper" 1 \
+    "$(ps -o user= --ppid "$(cat "$DIR/httpd.pid")" | tr -d ' ' | grep -cx root)"
 
 # timing: one real pam_unix logon through the helper, end to end
 t0=$(date +%s%N)

@@ -678,6 +678,39 @@ static void test_flood_is_bounded(void **state)
     server_stop(&s);
 }
 
+/* Not a pass/fail criterion beyond "every logon succeeds": what the
+ * helper adds to a logon (a socket round trip and a fork), for the notes.
+ * Built with sanitizers, so both numbers are upper bounds. */
+static void test_cost(void **state)
+{
+    enum { RUNS = 50 };
+    server_t s;
+    long long t0, t1, t2;
+    int i, status;
+    char msg[256];
+
+    (void)state;
+    server_start(&s, SLOTS, (uid_t)-1, 0);
+    t0 = now_ms();
+    for (i = 0; i < RUNS; i++) {
+        assert_int_equal(certmap_pam_logon("certmap-ok", USER, PASSWORD,
+                                           NULL, &status, msg, sizeof(msg)),
+                         CERTMAP_PAM_OK);
+    }
+    t1 = now_ms();
+    for (i = 0; i < RUNS; i++) {
+        call_t c = call(&s, 5000, "certmap-ok", USER, PASSWORD);
+
+        assert_int_equal(c.rc, CERTMAP_LOGOND_ANSWERED);
+        assert_int_equal(c.a.result, CERTMAP_PAM_OK);
+    }
+    t2 = now_ms();
+    printf("  pam_matrix logon: %.2f ms in-process, %.2f ms through the "
+           "helper (mean of %d)\n", (double)(t1 - t0) / RUNS,
+           (double)(t2 - t1) / RUNS, RUNS);
+    server_stop(&s);
+}
+
 /* The helper serves root and its one user only. */
 static void test_stranger_refused(void **state)
 {
@@ -782,6 +815,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hung_stack_times_out),
         cmocka_unit_test(test_slots_freed_at_deadline),
         cmocka_unit_test(test_flood_is_bounded),
+        cmocka_unit_test(test_cost),
         cmocka_unit_test(test_stranger_refused),
         cmocka_unit_test(test_client_checks_helper),
     };

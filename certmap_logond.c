@@ -29,6 +29,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -759,10 +760,12 @@ static void reap(logond_t *d)
 }
 
 /* Kills logons past their deadline; drops requests that waited for a
- * slot or for their bytes too long.  Returns the nearest deadline. */
+ * slot or for their bytes too long.  Returns the nearest deadline, or
+ * LLONG_MAX when nothing has one (an idle helper sleeps until a client
+ * or a signal wakes it). */
 static long long enforce_deadlines(logond_t *d, long long now)
 {
-    long long next = now + 1000;
+    long long next = LLONG_MAX;
     unsigned int i;
 
     for (i = 0; i < d->o->slots; i++) {
@@ -935,7 +938,9 @@ static int logond_loop(logond_t *d)
                 pfds[n++].events = POLLIN;
             }
         }
-        if (poll(pfds, n, next > now ? (int)(next - now) + 1 : 0) < 0) {
+        if (poll(pfds, n, next == LLONG_MAX ? -1
+                          : next > now + 60000 ? 60000
+                          : next > now ? (int)(next - now) + 1 : 0) < 0) {
             if (errno == EINTR) {
                 continue;
             }

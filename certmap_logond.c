@@ -571,8 +571,10 @@ static void logon_child(logond_t *d, logond_conn_t *c)
     close(logond_sigpipe[0]);
     close(logond_sigpipe[1]);
     for (i = 0; i < d->o->queue; i++) {
+        /* other clients' passwords are none of this logon's business */
         if (&d->conns[i] != c && d->conns[i].state != CONN_FREE) {
             close(d->conns[i].fd);
+            explicit_bzero(d->conns[i].buf, sizeof(d->conns[i].buf));
             explicit_bzero(&d->conns[i].req, sizeof(d->conns[i].req));
         }
     }

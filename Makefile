@@ -17,9 +17,10 @@ MODULE_SRCS = mod_certmap.c certmap_config.c certmap_outcome.c \
               certmap_tls.c certmap_secret.c certmap_cache.c certmap_dump.c \
               certmap_memo.c certmap_directory.c certmap_ad.c \
               certmap_explain.c \
+              certmap_logon_helper.c certmap_logond.c \
               certmap_pam.c certmap_rules.c
 HEADERS     = certmap_rules.h certmap_private.h certmap_pam.h \
-              certmap_directory.h certmap_ad.h
+              certmap_directory.h certmap_ad.h certmap_logond.h
 
 WARN        = -Wall -Wextra -Werror -Wno-unused-parameter \
               -Wmissing-prototypes -Wstrict-prototypes -Wshadow
@@ -58,7 +59,7 @@ install: .libs/mod_certmap.so
 # ---- tests ---------------------------------------------------------------
 
 UNIT_TESTS = tests/unit/test_rules tests/unit/test_ad \
-             tests/unit/test_pam_wrapper
+             tests/unit/test_pam_wrapper tests/unit/test_logond
 tests/unit/test_ad: tests/unit/test_ad.c certmap_ad.c certmap_ad.h \
     certmap_rules.h
 	$(CC) $(TEST_CFLAGS) -o $@ tests/unit/test_ad.c certmap_ad.c \
@@ -78,6 +79,13 @@ tests/unit/test_pam_wrapper: tests/unit/test_pam_wrapper.c certmap_pam.c \
 	    -DCERTMAP_TEST_PAM_MODULE='"$(CURDIR)/build/pam_certmap_test.so"' \
 	    -o $@ tests/unit/test_pam_wrapper.c certmap_pam.c -lpam -lcmocka
 
+# The logon helper (certmap_logond.c): its wire format, and client and
+# server against real PAM under pam_wrapper (a hung stack is pam_exec).
+tests/unit/test_logond: tests/unit/test_logond.c certmap_logond.c \
+    certmap_logond.h certmap_pam.c certmap_pam.h
+	$(CC) $(TEST_CFLAGS) -o $@ tests/unit/test_logond.c certmap_logond.c \
+	    certmap_pam.c -lpam -lcmocka
+
 # libcrypt linked in from the start: ASan's crypt_r interceptor resolves
 # the real crypt_r only then, and pam_unix (dlopen'ed later) calls it.
 tests/unit/test_pam_root: tests/unit/test_pam_root.c certmap_pam.c certmap_pam.h
@@ -96,6 +104,13 @@ test-pam-root: tests/unit/test_pam_root
 	else \
 	    echo "== tests/unit/test_pam_root: skipped, needs root"; \
 	fi
+
+# Debian's own apache2, started as root with User an account outside group
+# shadow, the shipped PAM file (pam_unix) and real local accounts: password
+# and account-only logons through the logon helper.  Needs root (creates
+# and removes accounts); says so and passes nothing otherwise.
+test-apache-pam-root: all
+	sh tests/pam-root/run-apache-pam-root.sh
 
 # Apache::Test refuses to run as root: tests/run-httpd-tests.sh runs it
 # as an unprivileged user it creates when started as root.
@@ -163,6 +178,7 @@ clean:
 	-[ -f t/TEST ] && (cd t && ./TEST -clean >/dev/null 2>&1) || true
 
 .PHONY: all asan install test test-unit test-pam-root test-httpd \
+        test-apache-pam-root \
         test-httpd-worker test-httpd-prefork demo bench clean
 
 # Engine micro-benchmarks (bench/bench_engine.c); optimised, no sanitizers.

@@ -32,6 +32,7 @@ void *certmap_create_dir_conf(apr_pool_t *p, char *dir)
     dc->inherit = CERTMAP_UNSET;
     dc->pam = CERTMAP_UNSET;
     dc->logon_cache_timeout = CERTMAP_UNSET;
+    dc->logon_timeout = CERTMAP_UNSET;
     dc->dir_enabled = CERTMAP_UNSET;
     dc->dir_cache_timeout = CERTMAP_UNSET;
     return dc;
@@ -76,6 +77,7 @@ void *certmap_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     CERTMAP_MERGE_INT(many_to_one);
     CERTMAP_MERGE_INT(pam);
     CERTMAP_MERGE_INT(logon_cache_timeout);
+    CERTMAP_MERGE_INT(logon_timeout);
     CERTMAP_MERGE_PTR(default_domain);
     CERTMAP_MERGE_PTR(pam_service);
     CERTMAP_MERGE_INT(dir_enabled);
@@ -99,6 +101,7 @@ void *certmap_create_srv_conf(apr_pool_t *p, server_rec *s)
     certmap_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
 
     sc->invalid_certs = CERTMAP_UNSET;
+    sc->logon_slots = CERTMAP_UNSET;
     return sc;
 }
 
@@ -116,6 +119,8 @@ void *certmap_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     merged->cache_spec = base->cache_spec;
     merged->cache_provider = base->cache_provider;
     merged->cache = base->cache;
+    /* One logon helper for the whole server. */
+    merged->logon_slots = base->logon_slots;
     return merged;
 }
 
@@ -815,6 +820,12 @@ const command_rec certmap_cmds[] = {
     AP_INIT_TAKE1("CertMapLogonCacheTimeout", certmap_set_cache_timeout,
                   NULL, CERTMAP_DIR, "Seconds a successful logon is "
                   "remembered (default 300, 0 = off)"),
+    AP_INIT_TAKE1("CertMapLogonTimeout", certmap_logon_set_timeout, NULL,
+                  CERTMAP_DIR, "Seconds a request waits for its PAM logon "
+                  "before answering 500 (default 10)"),
+    AP_INIT_TAKE1("CertMapLogonSlots", certmap_logon_set_slots, NULL,
+                  RSRC_CONF, "PAM logons the logon helper runs at once "
+                  "(main server only; default 8)"),
     AP_INIT_TAKE1("CertMapInvalidCerts", certmap_set_invalid_certs, NULL,
                   RSRC_CONF, "Report (HTTP 403 sub-status) or Reject "
                   "(TLS alert, mod_ssl's own behaviour)"),

@@ -14,6 +14,7 @@ PACKAGES="
     libapache2-mod-perl2 libwww-perl liblwp-protocol-https-perl
     libio-socket-ssl-perl libnet-ssleay-perl libhttp-daemon-perl
     slapd ldap-utils libldap-dev
+    memcached redis-server
     curl passwd iproute2 valgrind
 "
 

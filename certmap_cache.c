@@ -81,8 +81,7 @@
  * this beyond its writer's timeout. */
 #define CERTMAP_CACHE_CLOCK_SKEW  apr_time_from_sec(2)
 
-/* CertMapCacheTimeout: the longest a request waits on the cache. */
-#define CERTMAP_CACHE_TIMEOUT_DEFAULT  apr_time_from_sec(1)
+/* CertMapCacheTimeout's range (its default is beside its getter). */
 #define CERTMAP_CACHE_TIMEOUT_MIN      apr_time_from_msec(1)
 #define CERTMAP_CACHE_TIMEOUT_MAX      apr_time_from_sec(60)
 
@@ -153,6 +152,9 @@ static certmap_srv_conf_t *srv_conf(server_rec *s)
 {
     return ap_get_module_config(s->module_config, &certmap_module);
 }
+
+/* CertMapCacheTimeout: the longest a request waits on the cache. */
+#define CERTMAP_CACHE_TIMEOUT_DEFAULT  apr_time_from_sec(1)
 
 static apr_interval_time_t cache_timeout(const certmap_srv_conf_t *sc)
 {

@@ -570,7 +570,11 @@ int certmap_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     cache_state.sc = sc;
     cache_state.remote = provider_is_remote(sc->cache_spec);
     cache_state.wait = cache_timeout(sc);
-    if (cache_state.remote && !sc->cache_secret) {
+    /* Any store but this server's own shared memory may be shared. */
+    if (strcasecmp(sc->cache_spec, CERTMAP_CACHE_DEFAULT) != 0
+        && strncasecmp(sc->cache_spec, CERTMAP_CACHE_DEFAULT ":",
+                       sizeof(CERTMAP_CACHE_DEFAULT)) != 0
+        && !sc->cache_secret) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                      "CERTMAP251: CertMapLogonCache %s without "
                      "CertMapCacheSecret: entries are keyed under a random "

@@ -90,8 +90,10 @@
 #define CERTMAP_CACHE_BACKOFF_FACTOR   10
 
 /* Helper threads per process for a network cache: one more than the
- * request threads under prefork (one may be stuck), at most this many. */
+ * request threads under prefork (one may be stuck), at most this many;
+ * and how many calls may wait for one, per helper. */
 #define CERTMAP_CACHE_HELPERS_MAX      4
+#define CERTMAP_CACHE_QUEUE_PER_HELPER 8
 
 /* A failed authentication check is logged at most once per this many
  * seconds per process. */
@@ -124,8 +126,10 @@ typedef struct certmap_cache_job certmap_cache_job_t;
 struct certmap_cache_job {
     certmap_cache_job_t *next;
     int store;                      /* 1: store, 0: retrieve */
+    int running;                    /* a helper took it */
     int done;                       /* the helper finished the call */
     int abandoned;                  /* nobody waits: the helper frees it */
+    int stuck;                      /* counted in helpers->stuck */
     apr_status_t rv;
     unsigned char key[CERTMAP_CACHE_KEY_LEN];
     apr_time_t expiry;
@@ -138,7 +142,9 @@ typedef struct {
     apr_thread_cond_t *work;        /* helpers wait here for jobs */
     apr_thread_cond_t *done;        /* requests wait here for answers */
     certmap_cache_job_t *head, *tail;
-    int idle;                       /* helpers free for a new job */
+    int queued;                     /* jobs no helper took yet */
+    int helpers;                    /* helper threads running */
+    int stuck;                      /* of them, in a call that overran */
     int stopping;
     apr_time_t skip_until;          /* back-off after an overrun/failure */
 } certmap_cache_helpers_t;
@@ -643,7 +649,7 @@ static void *APR_THREAD_FUNC helper_main(apr_thread_t *thd, void *data)
      * shared with another thread. */
     if (apr_pool_create_unmanaged_ex(&p, NULL, NULL) != APR_SUCCESS) {
         apr_thread_mutex_lock(h->lock);
-        h->idle--;                  /* counted as idle when started */
+        h->helpers--;               /* counted when started */
         apr_thread_mutex_unlock(h->lock);
         return NULL;
     }
@@ -663,11 +669,12 @@ static void *APR_THREAD_FUNC helper_main(apr_thread_t *thd, void *data)
         if (h->head == NULL) {
             h->tail = NULL;
         }
+        h->queued--;
         if (job->abandoned && !job->store) {
             free(job);              /* its request gave up before we ran */
-            h->idle++;
             continue;
         }
+        job->running = 1;
         apr_thread_mutex_unlock(h->lock);
 
         start = apr_time_now();
@@ -683,6 +690,9 @@ static void *APR_THREAD_FUNC helper_main(apr_thread_t *thd, void *data)
             helper_backoff(job->store ? "store failed" : "lookup failed",
                            job->rv, took);
         }
+        if (job->stuck) {
+            h->stuck--;
+        }
         if (job->abandoned) {
             free(job);
         }
@@ -690,7 +700,6 @@ static void *APR_THREAD_FUNC helper_main(apr_thread_t *thd, void *data)
             job->done = 1;
             apr_thread_cond_broadcast(h->done);
         }
-        h->idle++;
     }
     apr_thread_mutex_unlock(h->lock);
     apr_pool_destroy(p);
@@ -736,9 +745,9 @@ static int helpers_start(apr_pool_t *pchild, server_rec *s)
         || apr_threadattr_detach_set(attr, 1) != APR_SUCCESS) {
         return 0;
     }
-    /* Counted idle before they run: a job queued before a helper first
-     * waits is found by its loop, never lost. */
-    h->idle = n;
+    /* Counted before they run: a job queued before a helper first waits
+     * is found by its loop, never lost. */
+    h->helpers = n;
     for (i = 0; i < n; i++) {
         apr_thread_t *thd;
 
@@ -750,7 +759,7 @@ static int helpers_start(apr_pool_t *pchild, server_rec *s)
         return 0;
     }
     apr_thread_mutex_lock(h->lock);
-    h->idle -= n - started;
+    h->helpers -= n - started;
     apr_thread_mutex_unlock(h->lock);
     helpers = h;
     apr_pool_cleanup_register(pchild, h, helpers_stop, apr_pool_cleanup_null);
@@ -759,8 +768,8 @@ static int helpers_start(apr_pool_t *pchild, server_rec *s)
 
 /* A provider call bounded by CertMapCacheTimeout.  A retrieve waits for
  * its answer (copied to *value); a store does not wait at all.  Answers
- * APR_EAGAIN without waiting while the process backs off, or when every
- * helper is busy (stuck). */
+ * APR_EAGAIN without waiting while the process backs off, when every
+ * helper is stuck in a call that overran, or when the queue is full. */
 static apr_status_t helper_call(request_rec *r, int store,
                                 const unsigned char *key,
                                 apr_time_t expiry, unsigned char *value,
@@ -772,7 +781,8 @@ static apr_status_t helper_call(request_rec *r, int store,
     apr_status_t rv;
 
     apr_thread_mutex_lock(h->lock);
-    if (h->stopping || h->idle == 0 || now < h->skip_until) {
+    if (h->stopping || now < h->skip_until || h->stuck >= h->helpers
+        || h->queued >= h->helpers * CERTMAP_CACHE_QUEUE_PER_HELPER) {
         apr_thread_mutex_unlock(h->lock);
         return APR_EAGAIN;
     }
@@ -796,7 +806,7 @@ static apr_status_t helper_call(request_rec *r, int store,
         h->head = job;
     }
     h->tail = job;
-    h->idle--;
+    h->queued++;
     apr_thread_cond_signal(h->work);
     if (store) {
         apr_thread_mutex_unlock(h->lock);
@@ -808,8 +818,13 @@ static apr_status_t helper_call(request_rec *r, int store,
         apr_thread_cond_timedwait(h->done, h->lock, deadline - now);
     }
     if (!job->done) {
-        /* The helper frees it when (if ever) the call returns. */
+        /* The helper frees it when (if ever) the call returns; until then
+         * it does not count as a helper that can answer. */
         job->abandoned = 1;
+        if (job->running) {
+            job->stuck = 1;
+            h->stuck++;
+        }
         if (!h->stopping) {
             helper_backoff("did not answer in time", APR_TIMEUP,
                            apr_time_now() - (deadline - cache_state.wait));

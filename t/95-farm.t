@@ -221,6 +221,19 @@ $backend{redis} = {
     flush => sub { rd_cmd($_[0], 'FLUSHALL') },
 };
 
+# The keys once there are N (a store is handed to a helper thread and
+# may land a moment after the answer).
+sub wait_keys {
+    my ($be, $port, $n) = @_;
+    my @k;
+    for (1 .. 50) {
+        @k = $be->{keys}->($port);
+        last if @k >= $n;
+        sleep 0.1;
+    }
+    return @k;
+}
+
 # ---- records as the module writes them (certmap_cache.c) --------------------
 # version 1 || written || expires (big-endian microseconds) || payload || tag.
 # (Before CertMapCacheSecret a record was the write time, 8 bytes in host
@@ -433,7 +446,7 @@ for my $kind (qw(memcache redis)) {
     ($r, $log) = get($A, '/farm/dir', 'bob');
     is($r, '200/0/dir-sr', "[$kind] A: directory maps bob to dir-sr");
     like($log, qr/directory IssuerSerial search/, "[$kind] A: searched the directory") or diag($log);
-    my @k = $be->{keys}->($cport);
+    my @k = wait_keys($be, $cport, 1);
     is(scalar @k, 1, "[$kind] one entry in the cache: the directory finding");
     ($r, $log) = get($B, '/farm/dir', 'bob');
     unlike($log, qr/directory \S+ search/, "[$kind] B: the finding A wrote, no search of its own") or diag($log);
@@ -453,11 +466,11 @@ for my $kind (qw(memcache redis)) {
     set_password('farmuser', $PW{farmuser});
     $be->{flush}->($cport);
     ($r) = get($A, '/farm/pw', 'alice');
-    my @k1 = $be->{keys}->($cport);
+    my @k1 = wait_keys($be, $cport, 1);
     ($r) = get($A, '/farm/two', 'bob');
     is($r, '200/0/farmtwo', "[$kind] A: farmtwo logs on");
     my %seen = map { $_ => 1 } @k1;
-    my ($k2) = grep { !$seen{$_} } $be->{keys}->($cport);
+    my ($k2) = grep { !$seen{$_} } wait_keys($be, $cport, 2);
     set_password('farmtwo', 'changed-Pw-2');
     my $real = $be->{get}->($cport, $k2) // '';
     $be->{set}->($cport, $k2, $be->{get}->($cport, $k1[0]) // '');
@@ -474,7 +487,7 @@ for my $kind (qw(memcache redis)) {
     # -- extended and replayed: carol's entry of a 2 s scope, after it expired -----
     $be->{flush}->($cport);
     ($r) = get($A, '/farm/short', 'carol');
-    my ($k3) = $be->{keys}->($cport);
+    my ($k3) = wait_keys($be, $cport, 1);
     my $orig = $be->{get}->($cport, $k3) // '';
     set_password('farmshort', 'changed-Pw-3');
     sleep 2.2;

@@ -30,7 +30,7 @@ use Time::HiRes qw(time sleep);
 my $memcached = '/usr/bin/memcached';
 my $redis     = '/usr/bin/redis-server';
 
-plan tests => 2 * 20 + 2 * 6 + 4,
+plan tests => 2 * 21 + 2 * 6 + 4,
     need need_module('ssl', 'socache_memcache', 'socache_redis', 'ldap'),
          { 'memcached and redis-server installed (scripts/install-deps.sh)'
            => (-x $memcached && -x $redis) };
@@ -390,6 +390,30 @@ sub get {
     return ("$s/" . ($h->{'x-cm-sub'} // '') . "/$user", $log);
 }
 
+# CLIENTS processes at once, each REQUESTS requests alternating over the
+# servers; answers the status codes in order.
+sub burst {
+    my ($srvs, $path, $cert, $clients, $requests) = @_;
+    my @pids;
+    for my $c (1 .. $clients) {
+        my $pid = fork;
+        die "fork: $!" unless defined $pid;
+        if (!$pid) {
+            open my $out, '>', "$dir/burst.$c" or POSIX::_exit(1);
+            for my $i (1 .. $requests) {
+                my $port = $srvs->[($c + $i) % @$srvs]{port};
+                my $code = `curl -sS --max-time 30 --http1.1 -o /dev/null -w '%{http_code}' --resolve localhost:$port:127.0.0.1 --cacert @{[ pki('root.crt') ]} --cert @{[ pki("$cert.chain.pem") ]} --key @{[ pki("$cert.key") ]} https://localhost:$port$path 2>/dev/null`;
+                print $out $code;
+            }
+            close $out;
+            POSIX::_exit(0);
+        }
+        push @pids, $pid;
+    }
+    waitpid $_, 0 for @pids;
+    return join '', map { slurp_file("$dir/burst.$_") } 1 .. $clients;
+}
+
 sub timed_get {
     my @a = @_;
     my $t0 = time;
@@ -434,6 +458,10 @@ for my $kind (qw(memcache redis)) {
     }
     $hits{$kind} = "$h/$n";
     is($h, $n, "[$kind] every later request through A or B is a cache hit ($h/$n)");
+
+    # many clients at once through both: the helper threads under load
+    my $codes = burst([$A, $B], '/farm/pw', 'alice', 12, 4);
+    is($codes, '200' x 48, "[$kind] 12 clients x 4 requests at once through A and B: all granted from the cache");
 
     # -- a graceful restart keeps the cache --------------------------------------
     graceful($A);

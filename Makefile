@@ -5,6 +5,7 @@
 #   make test       engine unit tests, PAM tests, the Apache::Test suite
 #   make demo       a local httpd on loopback showing every outcome
 #   make bench      benchmarks against a bare mod_ssl baseline
+#   make deb        the Debian package, build/libapache2-mod-certmap_*.deb
 #   make clean
 
 APXS      ?= apxs
@@ -137,13 +138,17 @@ TOOL_SRCS   = tools/certmap.c tools/certmap_explain_tool.c \
 
 all: tools/certmap
 tools/certmap: $(TOOL_SRCS) tools/certmap_tool.h certmap_rules.c certmap_rules.h
-	$(CC) $(WARN) -std=gnu11 -O2 -g -I. $(APR_CFLAGS) -o $@ \
-	    $(TOOL_SRCS) certmap_rules.c $(APR_LIBS) -lssl -lcrypto -lunistring
+	$(CC) $(WARN) -std=gnu11 -O2 -g $(EXTRA_CFLAGS) -I. $(APR_CFLAGS) -o $@ \
+	    $(TOOL_SRCS) certmap_rules.c $(APR_LIBS) -lssl -lcrypto -lunistring \
+	    $(EXTRA_LDFLAGS)
 
+MANDIR     ?= /usr/local/share/man
 install: install-tools
 install-tools: tools/certmap
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 755 tools/certmap $(DESTDIR)$(BINDIR)/certmap
+	install -m 644 man/certmap.1 $(DESTDIR)$(MANDIR)/man1/certmap.1
+	install -m 644 man/mod_certmap.8 $(DESTDIR)$(MANDIR)/man8/mod_certmap.8
 
 # `make test` runs it as one stage of tests/run-all.sh.
 test-tools: all
@@ -154,3 +159,16 @@ clean-tools:
 	rm -f tools/certmap
 
 .PHONY: install-tools test-tools clean-tools
+
+# ---- the Debian package (debian/) ----------------------------------------------
+# `make deb` builds it from a clean copy of the tree (scripts/make-deb.sh);
+# `make test-deb` checks it (tests/deb/run-deb-tests.sh: file list, lintian,
+# man pages; with CERTMAP_TEST_SYSTEM=1 also install, a mapped request
+# through Debian's own apache2, purge).
+deb:
+	sh scripts/make-deb.sh
+
+test-deb:
+	sh tests/deb/run-deb-tests.sh
+
+.PHONY: deb test-deb

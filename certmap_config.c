@@ -403,6 +403,11 @@ static const char *certmap_set_one_to_one_file(cmd_parms *cmd, void *dcv,
     const char *err = NULL;
     apr_status_t rv;
 
+    /* A file of the server's, read at start-up: not for .htaccess, whose
+     * writer must not make the server read its files for them. */
+    if (certmap_conf_in_htaccess(cmd)) {
+        return certmap_cmd_error(cmd, "not allowed in .htaccess");
+    }
     if (!path) {
         return certmap_cmd_error(cmd, apr_psprintf(cmd->pool, "invalid "
                                                    "path '%s'", arg));

@@ -125,6 +125,17 @@ void certmap_directory_register_hooks(apr_pool_t *p)
 
 /* ---- directives -------------------------------------------------------- */
 
+/* The directory and the credentials to bind to it are the server's: an
+ * .htaccess file that could name its own URL would receive the bind DN
+ * and password of an enclosing scope. */
+static const char *dir_not_in_htaccess(cmd_parms *cmd)
+{
+    return certmap_conf_in_htaccess(cmd)
+           ? certmap_cmd_error(cmd, "not allowed in .htaccess (the directory "
+                               "and its credentials are the server's)")
+           : NULL;
+}
+
 /* Is a CertMapDirectoryURL written in this section or one enclosing it?
  * Read from the configuration tree, so the order of the lines does not
  * matter. */
@@ -170,6 +181,9 @@ const char *certmap_directory_set_url(cmd_parms *cmd, void *dcv,
     apr_ldap_err_t *result;
     const char *f;
 
+    if ((f = dir_not_in_htaccess(cmd))) {
+        return f;
+    }
     if (apr_ldap_url_parse(cmd->pool, text, &lud, &result) != 0) {
         return certmap_cmd_error(cmd, apr_psprintf(cmd->pool, "'%s': %s", text,
                          result && result->reason ? result->reason
@@ -205,7 +219,11 @@ const char *certmap_directory_set_bind_dn(cmd_parms *cmd, void *dcv,
                                           const char *dn)
 {
     certmap_dir_conf_t *dc = dcv;
+    const char *err = dir_not_in_htaccess(cmd);
 
+    if (err) {
+        return err;
+    }
     if (!*dn) {
         return certmap_cmd_error(cmd, "DN must not be empty");
     }
@@ -217,9 +235,12 @@ const char *certmap_directory_set_bind_password(cmd_parms *cmd, void *dcv,
                                                 const char *spec)
 {
     certmap_dir_conf_t *dc = dcv;
-    const char *err = certmap_secret_resolve(cmd, spec,
-                                             &dc->dir_bind_password);
+    const char *err = dir_not_in_htaccess(cmd);
 
+    if (err) {
+        return err;
+    }
+    err = certmap_secret_resolve(cmd, spec, &dc->dir_bind_password);
     return err ? certmap_cmd_error(cmd, err) : NULL;
 }
 

@@ -234,6 +234,10 @@ int certmap_finish(request_rec *r, certmap_outcome_e outcome,
  * that a later hook can hold to it. */
 int certmap_refusal_status(request_rec *r);
 
+/* The CERTMAP_BODY filter and the insert_error_filter hook that give the
+ * error body its content type (HTML, JSON or plain text). */
+void certmap_outcome_register_hooks(apr_pool_t *p);
+
 int certmap_outcome_status(certmap_outcome_e outcome);
 int certmap_outcome_substatus(certmap_outcome_e outcome);
 const char *certmap_outcome_text(certmap_outcome_e outcome);
@@ -244,6 +248,12 @@ const char *certmap_outcome_text(certmap_outcome_e outcome);
  * the request hooks that refuse requests on a connection whose client
  * certificate failed verification under CertMapInvalidCerts Report. */
 void certmap_tls_register_hooks(apr_pool_t *p);
+
+/* For the first authentication hook: the refusal status when r is the
+ * ErrorDocument of a TLS-verification refusal (served as to a client
+ * without a certificate) and its location wants an authenticated user;
+ * 0 otherwise. */
+int certmap_tls_refuse_authn(request_rec *r);
 
 /* Whether the client certificate of r's connection verified: anything
  * else (a failure recorded on the connection, a verify error, mod_ssl's

@@ -277,9 +277,13 @@ static const struct {
     { "ST", NID_stateOrProvinceName },
     { "C", NID_countryName },
     { "E", NID_pkcs9_emailAddress },
+    { "EMAIL", NID_pkcs9_emailAddress },    /* IIS's rule editor */
     { "GN", NID_givenName },
+    { "G", NID_givenName },                 /* IIS's rule editor */
     { "SN", NID_surname },
     { "T", NID_title },
+    { "I", NID_initials },
+    { "STREET", NID_streetAddress },
     { "DC", NID_domainComponent },
     { "SERIALNUMBER", NID_serialNumber },
     { "UID", NID_userId },
@@ -1411,6 +1415,7 @@ static apr_size_t rule_weight(const certmap_rule_t *rule)
     case NID_organizationName:
     case NID_localityName:
     case NID_stateOrProvinceName:
+    case NID_streetAddress:
         return 16;
     case NID_organizationalUnitName:
     case NID_domainComponent:

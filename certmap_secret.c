@@ -158,6 +158,13 @@ const char *certmap_secret_resolve(cmd_parms *cmd, const char *spec,
     if (spec == NULL || *spec == '\0') {
         return "empty password";
     }
+    /* Whoever may write an .htaccess file must not make the server read
+     * its files or its environment on their behalf. */
+    if (certmap_conf_in_htaccess(cmd)
+        && (has_prefix(spec, CERTMAP_SECRET_FILE_PREFIX)
+            || has_prefix(spec, CERTMAP_SECRET_ENV_PREFIX))) {
+        return "file: and env: passwords are not allowed in .htaccess";
+    }
     if (has_prefix(spec, CERTMAP_SECRET_FILE_PREFIX)) {
         return resolve_file(cmd, spec + strlen(CERTMAP_SECRET_FILE_PREFIX),
                             secret);

@@ -10,11 +10,15 @@
  * the connection down after SSL_accept() when SSL_get_verify_result() is
  * not X509_V_OK.  So, on a server with CertMap and Report:
  *
- *  1. init_server (mod_ssl's optional hook, at start-up) puts our verify
- *     callback on the server's SSL_CTX in place of mod_ssl's.  mod_ssl's
- *     SNI code copies a context's callback onto the connection, so the
- *     virtual host named by SNI decides, as it does for SSLVerifyClient.
- *  2. The callback hands every step that passes to mod_ssl's callback
+ *  1. init_server (mod_ssl's optional hook, at start-up) gives the
+ *     server's SSL_CTX an application verify callback, which runs every
+ *     verification on that context — the handshake, and the renegotiation
+ *     or TLS 1.3 post-handshake authentication mod_ssl starts for a
+ *     per-directory SSLVerifyClient — with our verify callback in place of
+ *     mod_ssl's (mod_ssl sets its own on the connection before each).
+ *     SNI switches the connection's context, so the virtual host named by
+ *     SNI decides, as it does for SSLVerifyClient.
+ *  2. Our callback hands every step that passes to mod_ssl's callback
  *     (its logging, OCSP, SSLVerifyDepth).  A step that fails is recorded
  *     in the connection's certmap_conn_t, the most serious failure kept
  *     (16 before 13 before 17), the error is cleared so the handshake and
@@ -24,26 +28,24 @@
  *  3. A connection input filter above mod_ssl's puts the recorded error
  *     back with SSL_set_verify_result() as soon as the handshake is done,
  *     so %{SSL_CLIENT_VERIFY} reads FAILED:... and `Require
- *     ssl-verify-client` denies.
- *  4. A post_read_request hook refuses every request on such a connection
- *     with the recorded sub-status, whatever the Host, location or
- *     authorization: SSLUserName sets r->user from the certificate without
- *     looking at the verify result, and other modules may read the
- *     certificate too.  It also runs for HTTP/2 streams (their state is
- *     the master connection's).
- *
- *  5. Whatever host the handshake was made for, the decision is made per
- *     request for the virtual host that serves it (r->server, chosen by
- *     Host or :authority after SNI): on a host that reports invalid
- *     certificates, a request on a connection whose certificate failed
- *     verification anywhere is refused before any location sees it
- *     (post_read_request) and again right after mod_ssl's access hook,
- *     where a per-directory SSLVerifyClient renegotiates.  "Failed" is
- *     read from the connection itself: what our callback recorded, the
- *     verify result when the handshake or a renegotiation ended, and
- *     mod_ssl's own SSL_CLIENT_VERIFY (GENEROUS or FAILED under
- *     optional_no_ca).  A failure is remembered for the connection: mod_ssl
- *     resets the verify result on every TLS 1.2 request.
+ *     ssl-verify-client` denies; for a handshake our callback did not
+ *     judge (another host's context), it records what OpenSSL's verify
+ *     result says (GENEROUS under optional_no_ca keeps the error).
+ *  4. The decision is made per request for the virtual host that serves
+ *     it (r->server, chosen by Host or :authority after SNI), whatever host
+ *     the handshake was made for: a post_read_request hook, before any
+ *     location, quick handler or authorization sees the request, and an
+ *     access hook right after mod_ssl's (which may have renegotiated).  On
+ *     a host that reports, a request is refused when the connection's
+ *     certificate failed — what our callback recorded, the verify result,
+ *     mod_ssl's own SSL_CLIENT_VERIFY — or when it fails with the serving
+ *     host's own trust (certmap_tls_serving_trust).  A failure our
+ *     callback hid from mod_ssl refuses every request on the connection,
+ *     on every host.  A failure is remembered for the connection: mod_ssl
+ *     resets the verify result on every TLS 1.2 request.  HTTP/2 streams
+ *     read their master connection's record and never write it.
+ *  5. The ErrorDocument of such a refusal (the server-level one) is served
+ *     as to a client without a certificate.
  *
  * Which hosts report: CertMapInvalidCerts Report (the default) on a host
  * that uses CertMap in its configuration, or that says Report explicitly,
@@ -54,9 +56,7 @@
  * What stays mod_ssl's: CertMapInvalidCerts Reject (nothing is
  * installed); an OCSP or SSLVerifyDepth failure (mod_ssl's own verdict
  * on a chain OpenSSL accepted: mod_ssl has already marked the connection
- * failed, so it ends in the TLS layer); a per-directory SSLVerifyClient
- * optional or require renegotiates with mod_ssl's own callback, so a
- * certificate failing there gets mod_ssl's answer (never a grant).
+ * failed, so it ends in the TLS layer).
  *
  * CRL problems fail closed as 403.16: no CRL for an issuer (unless
  * SSLCARevocationCheck has no_crl_for_cert_ok, which keeps its meaning),
@@ -72,6 +72,7 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include "http_ssl.h"
+#include "mod_core.h"           /* ap_response_code_string */
 #include "util_cfgtree.h"
 #include "util_filter.h"
 
@@ -101,6 +102,7 @@ static ap_filter_rec_t *certmap_tls_filter_handle;
 /* What init_server learned about one server's SSL_CTX. */
 typedef struct {
     server_rec *s;
+    SSL_CTX *ctx;           /* its context: its trust store, CRLs, flags */
     int requests_cert;      /* SSLVerifyClient optional|require */
     int report;             /* our callback is installed */
     int no_crl_ok;          /* SSLCARevocationCheck ... no_crl_for_cert_ok */
@@ -164,6 +166,16 @@ static void certmap_tls_unresumable(conn_rec *c, SSL *ssl)
     SSL_set_num_tickets(ssl, 0);
 }
 
+/* Whether `outcome` is worse than what the connection has recorded:
+ * only then is it kept (and its description built), so a connection's
+ * memory does not grow with its requests. */
+static int certmap_tls_worse(const certmap_conn_t *cc,
+                             certmap_outcome_e outcome)
+{
+    return cc->verify_failure == CERTMAP_GRANTED
+           || outcome < cc->verify_failure;
+}
+
 /* Keeps a verification failure of the connection's client certificate,
  * the most serious one (16 before 13 before 17).  `masked`: our callback
  * cleared it, so mod_ssl believes the certificate is good. */
@@ -171,8 +183,7 @@ static void certmap_tls_keep(certmap_conn_t *cc, certmap_outcome_e outcome,
                              int err, const char *reason, const char *desc,
                              int masked)
 {
-    if (cc->verify_failure == CERTMAP_GRANTED
-        || outcome < cc->verify_failure) {
+    if (certmap_tls_worse(cc, outcome)) {
         cc->verify_failure = outcome;
         cc->verify_error = err;
         cc->verify_reason = reason;
@@ -213,7 +224,8 @@ static void certmap_tls_observe(conn_rec *c, certmap_conn_t *cc)
 
     if (c->master || !cc->ssl
         || !(x509 = SSL_get0_peer_certificate(cc->ssl))
-        || (err = SSL_get_verify_result(cc->ssl)) == X509_V_OK) {
+        || (err = SSL_get_verify_result(cc->ssl)) == X509_V_OK
+        || !certmap_tls_worse(cc, certmap_tls_classify((int)err))) {
         return;
     }
     certmap_tls_keep(cc, certmap_tls_classify((int)err), (int)err,
@@ -287,34 +299,44 @@ static apr_status_t certmap_tls_reset(void *unused)
 
 /* The directives inside s's own <VirtualHost> block in the configuration
  * tree (NULL for the main server).  Conditional sections (<IfModule>,
- * <IfDefine>) and Include are already resolved in the tree. */
-static const ap_directive_t *certmap_tls_vhost_block(server_rec *s)
+ * <IfDefine>) and Include are already resolved in the tree.  One file
+ * Included twice puts two blocks at one file and line: *ambiguous says
+ * so, and the caller must not pick one. */
+static const ap_directive_t *certmap_tls_vhost_block(server_rec *s,
+                                                     int *ambiguous)
 {
-    const ap_directive_t *d;
+    const ap_directive_t *d, *found = NULL;
 
+    *ambiguous = 0;
     for (d = ap_conftree; d && s->is_virtual; d = d->next) {
         if (!ap_cstr_casecmp(d->directive, "<VirtualHost")
             && s->defn_name && d->filename
             && (unsigned)d->line_num == s->defn_line_number
             && !strcmp(d->filename, s->defn_name)) {
-            return d->first_child;
+            *ambiguous = (found != NULL);
+            found = d;
         }
     }
-    return NULL;
+    return found && !*ambiguous ? found->first_child : NULL;
 }
 
 /* Looks a server-scope directive up in the configuration tree: the last
  * one inside the server's own <VirtualHost>, else the main server's.
- * Only for settings no module API exposes (mod_ssl's CRL flags). */
+ * Only for settings no module API exposes (mod_ssl's CRL flags); NULL,
+ * as if absent, when the server's block cannot be told apart. */
 static const char *certmap_tls_directive(server_rec *s, const char *name)
 {
     const ap_directive_t *d;
     const char *args = NULL;
+    int ambiguous;
 
-    for (d = certmap_tls_vhost_block(s); d; d = d->next) {
+    for (d = certmap_tls_vhost_block(s, &ambiguous); d; d = d->next) {
         if (!ap_cstr_casecmp(d->directive, name)) {
             args = d->args;
         }
+    }
+    if (ambiguous) {
+        return NULL;
     }
     for (d = args ? NULL : ap_conftree; d; d = d->next) {
         if (!ap_cstr_casecmp(d->directive, name)) {
@@ -324,43 +346,55 @@ static const char *certmap_tls_directive(server_rec *s, const char *name)
     return args;
 }
 
-/* Whether an AllowOverride or AllowOverrideList line lets .htaccess files
- * set CertMap directives. */
-static int certmap_tls_override_allows(apr_pool_t *p,
-                                       const ap_directive_t *d)
+/* Whether one per-directory core configuration lets .htaccess files set
+ * CertMap directives: AllowOverride All or AuthConfig, or an
+ * AllowOverrideList naming one.  Read from what httpd parsed (quotes,
+ * <IfModule> and Include resolved), so it is what httpd enforces. */
+static int certmap_tls_dir_allows(ap_conf_vector_t *dir_config)
 {
-    int list = !ap_cstr_casecmp(d->directive, "AllowOverrideList");
-    char *last, *word;
+    core_dir_config *cd = ap_get_core_module_config(dir_config);
+    const apr_array_header_t *names;
+    const apr_table_entry_t *e;
+    int i;
 
-    if (!list && ap_cstr_casecmp(d->directive, "AllowOverride")) {
+    if (!cd) {
         return 0;
     }
-    for (word = apr_strtok(apr_pstrdup(p, d->args), " \t", &last); word;
-         word = apr_strtok(NULL, " \t", &last)) {
-        if (list ? !ap_cstr_casecmpn(word, "CertMap", 7)
-                 : (!ap_cstr_casecmp(word, "All")
-                    || !ap_cstr_casecmp(word, "AuthConfig"))) {
+    if (cd->override & OR_AUTHCFG) {
+        return 1;
+    }
+    if (!cd->override_list) {
+        return 0;
+    }
+    names = apr_table_elts(cd->override_list);
+    e = (const apr_table_entry_t *)names->elts;
+    for (i = 0; i < names->nelts; i++) {
+        if (e[i].key && !ap_cstr_casecmpn(e[i].key, "CertMap", 7)) {
             return 1;
         }
     }
     return 0;
 }
 
-/* Whether a <Directory> section among `d` and its siblings lets .htaccess
- * files set authentication. */
-static int certmap_tls_sections_allow(apr_pool_t *p, const ap_directive_t *d)
+/* Whether any <Directory> section that applies to s (the main server's
+ * and its own: httpd has merged them by now), or s's defaults, lets
+ * .htaccess files set CertMap directives. */
+static int certmap_tls_htaccess_auth(server_rec *s)
 {
-    const ap_directive_t *in;
+    core_server_config *conf = ap_get_core_module_config(s->module_config);
+    ap_conf_vector_t **sections;
+    int i;
 
-    for (; d; d = d->next) {
-        if (ap_cstr_casecmp(d->directive, "<Directory")
-            && ap_cstr_casecmp(d->directive, "<DirectoryMatch")) {
-            continue;
-        }
-        for (in = d->first_child; in; in = in->next) {
-            if (certmap_tls_override_allows(p, in)) {
-                return 1;
-            }
+    if (certmap_tls_dir_allows(s->lookup_defaults)) {
+        return 1;
+    }
+    if (!conf || !conf->sec_dir) {
+        return 0;
+    }
+    sections = (ap_conf_vector_t **)conf->sec_dir->elts;
+    for (i = 0; i < conf->sec_dir->nelts; i++) {
+        if (certmap_tls_dir_allows(sections[i])) {
+            return 1;
         }
     }
     return 0;
@@ -373,18 +407,23 @@ static int certmap_tls_sections_allow(apr_pool_t *p, const ap_directive_t *d)
 static int certmap_tls_decide_hosts(apr_pool_t *pconf, apr_pool_t *plog,
                                     apr_pool_t *ptemp, server_rec *s)
 {
-    int main_allows = certmap_tls_sections_allow(ptemp, ap_conftree);
     certmap_srv_conf_t *sc;
 
-    (void)pconf, (void)plog;
+    (void)pconf, (void)plog, (void)ptemp;
     for (; s; s = s->next) {
         sc = ap_get_module_config(s->module_config, &certmap_module);
-        sc->htaccess_auth = main_allows
-                            || certmap_tls_sections_allow(ptemp,
-                                   certmap_tls_vhost_block(s));
+        sc->htaccess_auth = certmap_tls_htaccess_auth(s);
         sc->report = sc->invalid_certs != CERTMAP_INVALID_REJECT
                      && (sc->certmap_used || sc->htaccess_auth
                          || sc->invalid_certs == CERTMAP_INVALID_REPORT);
+        if (sc->report && !sc->certmap_used && sc->htaccess_auth) {
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "CERTMAP100: server "
+                         "%s (%s:%d): .htaccess files may set CertMap On, "
+                         "so CertMapInvalidCerts Report is in effect here",
+                         s->server_hostname ? s->server_hostname : "?",
+                         s->defn_name ? s->defn_name : "main configuration",
+                         s->defn_line_number);
+        }
     }
     return OK;
 }
@@ -392,14 +431,13 @@ static int certmap_tls_decide_hosts(apr_pool_t *pconf, apr_pool_t *plog,
 static int certmap_tls_no_crl_ok(apr_pool_t *p, server_rec *s)
 {
     const char *args = certmap_tls_directive(s, "SSLCARevocationCheck");
-    char *last;
     char *word;
 
     if (!args) {
         return 0;
     }
-    for (word = apr_strtok(apr_pstrdup(p, args), " \t", &last); word;
-         word = apr_strtok(NULL, " \t", &last)) {
+    /* httpd's own tokenizer: quotes as httpd reads them */
+    while (*(word = ap_getword_conf(p, &args))) {
         if (!ap_cstr_casecmp(word, "no_crl_for_cert_ok")) {
             return 1;
         }
@@ -407,17 +445,29 @@ static int certmap_tls_no_crl_ok(apr_pool_t *p, server_rec *s)
     return 0;
 }
 
-/* Puts our callback on a Report server's SSL_CTX, keeping the verify mode
- * mod_ssl set from SSLVerifyClient. */
+/* Runs in place of X509_verify_cert for every verification on a Report
+ * server's context: the handshake, and the renegotiation (TLS 1.2) or
+ * post-handshake authentication (TLS 1.3) that mod_ssl starts for a
+ * per-directory SSLVerifyClient.  mod_ssl puts its own verify callback on
+ * the connection right before those, so ours is put in its place here,
+ * for each verification, and calls it for every step that passes. */
+static int certmap_tls_app_verify(X509_STORE_CTX *store, void *unused)
+{
+    (void)unused;
+    if (certmap_tls.ssl_verify
+        && X509_STORE_CTX_get_verify_cb(store) == certmap_tls.ssl_verify) {
+        X509_STORE_CTX_set_verify_cb(store, certmap_tls_verify);
+    }
+    return X509_verify_cert(store);
+}
+
+/* Makes a Report server's SSL_CTX verify through certmap_tls_app_verify,
+ * keeping mod_ssl's verify mode and callback in place. */
 static void certmap_tls_install(server_rec *s, SSL_CTX *ctx,
                                 certmap_tls_ctx_t *info)
 {
     SSL_verify_cb current = SSL_CTX_get_verify_callback(ctx);
 
-    if (current == certmap_tls_verify) {
-        info->report = 1;
-        return;
-    }
     if (!current
         || (certmap_tls.ssl_verify && current != certmap_tls.ssl_verify)) {
         /* Not the one mod_ssl installs everywhere: leave it alone. */
@@ -430,8 +480,13 @@ static void certmap_tls_install(server_rec *s, SSL_CTX *ctx,
         return;
     }
     certmap_tls.ssl_verify = current;
-    SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), certmap_tls_verify);
+    SSL_CTX_set_cert_verify_callback(ctx, certmap_tls_app_verify, NULL);
     info->report = 1;
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "CERTMAP101: %s (%s:%d): "
+                 "CertMapInvalidCerts Report in effect",
+                 s->server_hostname ? s->server_hostname : "?",
+                 s->defn_name ? s->defn_name : "main configuration",
+                 s->defn_line_number);
 }
 
 static int certmap_tls_init_server(server_rec *s, apr_pool_t *p,
@@ -452,6 +507,8 @@ static int certmap_tls_init_server(server_rec *s, apr_pool_t *p,
     }
     info = apr_pcalloc(p, sizeof(*info));
     info->s = s;
+    info->ctx = ctx;
+    info->no_crl_ok = certmap_tls_no_crl_ok(p, s);
     info->requests_cert =
         (SSL_CTX_get_verify_mode(ctx) & SSL_VERIFY_PEER) != 0;
     apr_hash_set(certmap_tls.by_ctx, apr_pmemdup(p, &ctx, sizeof(ctx)),
@@ -460,7 +517,6 @@ static int certmap_tls_init_server(server_rec *s, apr_pool_t *p,
                  sizeof(server_rec *), info);
 
     if (sc->report) {
-        info->no_crl_ok = certmap_tls_no_crl_ok(p, s);
         certmap_tls_install(s, ctx, info);
     }
     return OK;
@@ -531,14 +587,115 @@ static int certmap_tls_mod_ssl_failed(request_rec *r, int has_cert,
     return strcmp(*verify, "SUCCESS") != 0 && strcmp(*verify, "NONE") != 0;
 }
 
+/* ---- the serving host's own trust -------------------------------------- */
+
+typedef struct {
+    certmap_outcome_e outcome;          /* the worst step; GRANTED: none */
+    int err;
+    int no_crl_ok;
+} certmap_tls_check_t;
+
+/* Collects every failed step, as the Report callback does. */
+static int certmap_tls_check_step(int ok, X509_STORE_CTX *store)
+{
+    certmap_tls_check_t *check = X509_STORE_CTX_get_app_data(store);
+    int err = X509_STORE_CTX_get_error(store);
+    certmap_outcome_e outcome;
+
+    if (ok) {
+        return 1;
+    }
+    if (err == X509_V_ERR_UNABLE_TO_GET_CRL && check->no_crl_ok) {
+        return 1;
+    }
+    outcome = certmap_tls_classify(err);
+    if (check->outcome == CERTMAP_GRANTED || outcome < check->outcome) {
+        check->outcome = outcome;
+        check->err = err;
+    }
+    return 1;
+}
+
+/* Verifies the peer's certificate and chain against `info`'s trust
+ * store, CRLs and verify parameters, with OpenSSL's own verification. */
+static certmap_outcome_e certmap_tls_check_against(SSL *ssl, X509 *x509,
+                                                   certmap_tls_ctx_t *info,
+                                                   int *err)
+{
+    X509_STORE_CTX *store = X509_STORE_CTX_new();
+    certmap_tls_check_t check = { CERTMAP_GRANTED, X509_V_OK, 0 };
+    int verified;
+
+    check.no_crl_ok = info->no_crl_ok;
+    if (!store
+        || !X509_STORE_CTX_init(store, SSL_CTX_get_cert_store(info->ctx),
+                                x509, SSL_get_peer_cert_chain(ssl))
+        /* as libssl verifies a client's certificate */
+        || !X509_STORE_CTX_set_default(store, "ssl_client")
+        || !X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(store),
+                                   SSL_CTX_get0_param(info->ctx))) {
+        X509_STORE_CTX_free(store);
+        *err = X509_V_ERR_UNSPECIFIED;
+        return CERTMAP_CERT_UNTRUSTED;
+    }
+    X509_STORE_CTX_set_app_data(store, &check);
+    X509_STORE_CTX_set_verify_cb(store, certmap_tls_check_step);
+    verified = X509_verify_cert(store);
+    X509_STORE_CTX_free(store);
+    if (verified <= 0 && check.outcome == CERTMAP_GRANTED) {
+        check.outcome = CERTMAP_CERT_UNTRUSTED;     /* failed, no step said */
+        check.err = X509_V_ERR_UNSPECIFIED;
+    }
+    *err = check.err;
+    return check.outcome;
+}
+
+/* A certificate verified in the handshake was verified with the trust of
+ * the host the handshake was made for (SNI, or the default host).  When
+ * another host serves the request, it is verified again with that host's
+ * trust: a certificate from a CA only the other host trusts, or revoked
+ * by a CRL only this host has, fails here.  A host without a TLS context
+ * of its own cannot vouch for any certificate. */
+static certmap_outcome_e certmap_tls_serving_trust(request_rec *r, SSL *ssl,
+                                                   X509 *x509,
+                                                   const char **reason)
+{
+    certmap_tls_ctx_t *info = certmap_tls.by_server
+        ? apr_hash_get(certmap_tls.by_server, &r->server, sizeof(r->server))
+        : NULL;
+    certmap_outcome_e outcome;
+    int err;
+
+    if (info && info->ctx == SSL_get_SSL_CTX(ssl)) {
+        return CERTMAP_GRANTED;
+    }
+    if (!info) {
+        *reason = "the virtual host serving the request has no TLS "
+                  "configuration of its own to verify the certificate with";
+        return CERTMAP_CERT_UNTRUSTED;
+    }
+    outcome = certmap_tls_check_against(ssl, x509, info, &err);
+    if (outcome != CERTMAP_GRANTED) {
+        *reason = apr_psprintf(r->pool, "the certificate fails verification "
+                               "with the trust of the virtual host serving "
+                               "the request (not the handshake's): %s",
+                               X509_verify_cert_error_string(err));
+    }
+    return outcome;
+}
+
+/* ---- the verdict for a request ----------------------------------------- */
+
 /* The verification failure of the client certificate on r's connection,
- * CERTMAP_GRANTED when there is none.  `ask_mod_ssl` also reads mod_ssl's
- * own verdict (a variable lookup): needed after mod_ssl's access hook,
- * which may renegotiate or call a certificate GENEROUS without an
- * OpenSSL error.  A failure found here is recorded for the connection. */
+ * CERTMAP_GRANTED when there is none, with *reason.  `ask_mod_ssl` also
+ * reads mod_ssl's own verdict (a variable lookup): needed after mod_ssl's
+ * access hook, which may renegotiate or call a certificate GENEROUS
+ * without an OpenSSL error.  A failure of the connection is recorded for
+ * it; a failure against the serving host's trust is this request's. */
 static certmap_outcome_e certmap_tls_failure(request_rec *r,
                                              certmap_conn_t *cc,
-                                             int ask_mod_ssl)
+                                             int ask_mod_ssl,
+                                             const char **reason)
 {
     conn_rec *c = r->connection;
     X509 *x509 = (cc && cc->ssl) ? SSL_get0_peer_certificate(cc->ssl)
@@ -546,44 +703,45 @@ static certmap_outcome_e certmap_tls_failure(request_rec *r,
     const char *verify;
     long err;
 
+    *reason = "the client certificate failed verification";
     if (cc) {
         certmap_tls_observe(c, cc);
         if (cc->verify_failure != CERTMAP_GRANTED) {
+            if (cc->verify_reason) {
+                *reason = cc->verify_reason;
+            }
             return cc->verify_failure;
         }
         if (cc->ssl && !x509) {
             return CERTMAP_GRANTED;         /* no certificate to fail */
         }
         if (x509 && (err = SSL_get_verify_result(cc->ssl)) != X509_V_OK) {
-            return certmap_tls_classify((int)err);  /* an HTTP/2 stream */
+            *reason = X509_verify_cert_error_string(err);   /* a stream */
+            return certmap_tls_classify((int)err);
         }
     }
-    if ((cc && cc->ssl && !ask_mod_ssl)
-        || !certmap_tls_mod_ssl_failed(r, x509 != NULL, &verify)) {
-        return CERTMAP_GRANTED;
+    if ((!cc || !cc->ssl || ask_mod_ssl)
+        && certmap_tls_mod_ssl_failed(r, x509 != NULL, &verify)) {
+        *reason = apr_psprintf(r->pool, "mod_ssl did not verify the "
+                               "certificate (SSL_CLIENT_VERIFY=%s)",
+                               verify ? verify : "(unset)");
+        if (cc && !c->master
+            && certmap_tls_worse(cc, CERTMAP_CERT_UNTRUSTED)) {
+            certmap_tls_keep(cc, CERTMAP_CERT_UNTRUSTED,
+                             X509_V_ERR_UNSPECIFIED,
+                             apr_pstrdup(c->pool, *reason),
+                             certmap_x509_describe(c->pool, x509), 0);
+        }
+        return CERTMAP_CERT_UNTRUSTED;
     }
-    if (cc && !c->master) {
-        certmap_tls_keep(cc, CERTMAP_CERT_UNTRUSTED,
-                         X509_V_ERR_UNSPECIFIED,
-                         apr_psprintf(c->pool, "mod_ssl did not verify the "
-                                      "certificate (SSL_CLIENT_VERIFY=%s)",
-                                      verify ? verify : "(unset)"),
-                         certmap_x509_describe(c->pool, x509), 0);
-    }
-    return CERTMAP_CERT_UNTRUSTED;
+    return x509 ? certmap_tls_serving_trust(r, cc->ssl, x509, reason)
+                : CERTMAP_GRANTED;
 }
 
 certmap_outcome_e certmap_tls_verified(request_rec *r, certmap_conn_t *cc,
                                        const char **reason)
 {
-    certmap_outcome_e outcome = certmap_tls_failure(r, cc, 1);
-
-    if (outcome != CERTMAP_GRANTED) {
-        *reason = (cc && cc->verify_reason) ? cc->verify_reason
-                                            : "the client certificate "
-                                              "failed verification";
-    }
-    return outcome;
+    return certmap_tls_failure(r, cc, 1, reason);
 }
 
 /* Whether the virtual host serving r reports invalid certificates. */
@@ -597,6 +755,60 @@ static int certmap_tls_reports(request_rec *r)
 
 #define CERTMAP_TLS_REFUSED "certmap-tls-refused"
 #define CERTMAP_TLS_EXEMPT  "certmap-tls-exempt"
+
+/* Ends r with the connection's failure.  The connection is closed after
+ * the answer: every later request on it would be refused the same way. */
+static int certmap_tls_refuse(request_rec *r, certmap_conn_t *cc,
+                              certmap_outcome_e outcome, const char *why)
+{
+    X509 *x509 = (cc && cc->ssl) ? SSL_get0_peer_certificate(cc->ssl)
+                                 : NULL;
+    certmap_cert_t *cert = NULL;
+    const char *reason;
+    int status;
+
+    if (x509 && certmap_cert_parse(r->pool, x509, &cert)) {
+        cert = NULL;
+    }
+    reason = apr_pstrcat(r->pool, "client certificate failed TLS "
+                         "verification: ", why,
+                         cc && cc->verify_cert_desc ? "; failing "
+                         "certificate: " : "",
+                         cc && cc->verify_cert_desc ? cc->verify_cert_desc
+                                                    : "", NULL);
+    /* whatever mod_ssl made of the certificate is no one's identity */
+    r->user = NULL;
+    r->ap_auth_type = NULL;
+    r->connection->keepalive = AP_CONN_CLOSE;
+    apr_table_setn(r->notes, CERTMAP_TLS_REFUSED, "1");
+    status = certmap_finish(r, outcome, cert, NULL, NULL, reason);
+    return (status == OK || status == DECLINED) ? HTTP_FORBIDDEN : status;
+}
+
+/* ---- the ErrorDocument of a refusal ------------------------------------- */
+
+/* Whether r is the internal redirect to the ErrorDocument the refused
+ * request's virtual host configures for that status, at server level.
+ * Not one from a <Location>, <Directory> or .htaccess: whoever may write
+ * those could point it at a page that trusts the certificate.  Not on an
+ * HTTP/2 stream: putting the failure back would write the connection's
+ * TLS state from a stream's thread. */
+static int certmap_tls_is_error_document(request_rec *r)
+{
+    request_rec *prev = r->prev, server_level;
+    const char *target;
+
+    if (!prev || !apr_table_get(prev->notes, CERTMAP_TLS_REFUSED)
+        || r->connection->master || !r->unparsed_uri) {
+        return 0;
+    }
+    server_level = *prev;
+    server_level.per_dir_config = prev->server->lookup_defaults;
+    target = ap_response_code_string(&server_level,
+                                     ap_index_of_response(prev->status));
+    return target && target[0] == '/'
+           && strcmp(target, r->unparsed_uri) == 0;
+}
 
 /* The ErrorDocument of our own refusal, and its subrequests: served, but
  * never with the certificate looking valid. */
@@ -622,66 +834,68 @@ static void certmap_tls_reassert(certmap_conn_t *cc)
     }
 }
 
-/* Ends r with the connection's failure.  The connection is closed after
- * the answer: every later request on it would be refused the same way. */
-static int certmap_tls_refuse(request_rec *r, certmap_conn_t *cc,
-                              certmap_outcome_e outcome)
+/* The ErrorDocument is served as it would be to a client without a
+ * certificate: whatever mod_ssl made of the certificate (SSLUserName) is
+ * dropped after mod_ssl's access hook; a page that wants an authenticated
+ * user is refused when authentication starts (certmap_tls_refuse_authn). */
+static int certmap_tls_serve_exempt(request_rec *r, certmap_conn_t *cc,
+                                    int after_ssl)
 {
-    X509 *x509 = (cc && cc->ssl) ? SSL_get0_peer_certificate(cc->ssl)
-                                 : NULL;
-    certmap_cert_t *cert = NULL;
-    const char *reason;
-    int status;
-
-    if (x509 && certmap_cert_parse(r->pool, x509, &cert)) {
-        cert = NULL;
+    certmap_tls_reassert(cc);
+    if (after_ssl) {
+        r->user = NULL;
+        r->ap_auth_type = NULL;
     }
-    reason = apr_pstrcat(r->pool, "client certificate failed TLS "
-                         "verification: ",
-                         (cc && cc->verify_reason) ? cc->verify_reason
-                                                   : "(mod_ssl)",
-                         cc && cc->verify_cert_desc ? "; failing "
-                         "certificate: " : "",
-                         cc && cc->verify_cert_desc ? cc->verify_cert_desc
-                                                    : "", NULL);
-    r->connection->keepalive = AP_CONN_CLOSE;
-    apr_table_setn(r->notes, CERTMAP_TLS_REFUSED, "1");
-    status = certmap_finish(r, outcome, cert, NULL, NULL, reason);
-    return (status == OK || status == DECLINED) ? HTTP_FORBIDDEN : status;
+    return DECLINED;
 }
+
+int certmap_tls_refuse_authn(request_rec *r)
+{
+    certmap_conn_t *cc;
+
+    if (!certmap_tls_exempt(r)) {
+        return 0;
+    }
+    cc = certmap_conn_get(r->connection);
+    return certmap_tls_refuse(r, cc, cc && cc->verify_failure
+                                     != CERTMAP_GRANTED ? cc->verify_failure
+                                                        : CERTMAP_CERT_UNTRUSTED,
+                              "its ErrorDocument needs an authenticated user");
+}
+
+/* ---- the request hooks -------------------------------------------------- */
 
 /* Decides r against the policy of the host that serves it: refused when
  * the certificate failed and this host reports invalid certificates, or
  * when our callback hid the failure from mod_ssl (then on every host). */
-static int certmap_tls_decide(request_rec *r, int ask_mod_ssl)
+static int certmap_tls_decide(request_rec *r, int after_ssl)
 {
     certmap_conn_t *cc;
     certmap_outcome_e outcome;
+    const char *why;
 
     if (!ap_ssl_conn_is_ssl(r->connection)) {
         return DECLINED;
     }
     cc = certmap_conn_get(r->connection);
     if (certmap_tls_exempt(r)) {
-        certmap_tls_reassert(cc);
-        return DECLINED;
+        return certmap_tls_serve_exempt(r, cc, after_ssl);
     }
     if (!certmap_tls_reports(r) && !(cc && cc->verify_masked)) {
         return DECLINED;
     }
-    outcome = certmap_tls_failure(r, cc, ask_mod_ssl);
+    outcome = certmap_tls_failure(r, cc, after_ssl, &why);
     if (outcome == CERTMAP_GRANTED) {
         return DECLINED;
     }
-    return certmap_tls_refuse(r, cc, outcome);
+    return certmap_tls_refuse(r, cc, outcome, why);
 }
 
 /* Every request, before any location, quick handler or authorization
- * sees it (r->server is the host Host or :authority chose).  The
- * ErrorDocument of our own refusal is let through, marked. */
+ * sees it (r->server is the host Host or :authority chose). */
 static int certmap_tls_read_request(request_rec *r)
 {
-    if (r->prev && apr_table_get(r->prev->notes, CERTMAP_TLS_REFUSED)) {
+    if (certmap_tls_is_error_document(r)) {
         apr_table_setn(r->notes, CERTMAP_TLS_EXEMPT, "1");
     }
     return certmap_tls_decide(r, 0);
@@ -692,6 +906,16 @@ static int certmap_tls_read_request(request_rec *r)
 static int certmap_tls_access(request_rec *r)
 {
     return certmap_tls_decide(r, 1);
+}
+
+/* First among the access_checker_ex hooks: under `Satisfy Any`, httpd
+ * goes on to them after an access checker refused, and an authorization
+ * that needs no user could grant.  A refusal of ours stands. */
+static int certmap_tls_hold_refusal(request_rec *r)
+{
+    int status = certmap_refusal_status(r);
+
+    return status ? status : DECLINED;
 }
 
 /* ---- what other files call ---------------------------------------------- */
@@ -766,4 +990,6 @@ void certmap_tls_register_hooks(apr_pool_t *p)
                               APR_HOOK_MIDDLE);
     ap_hook_check_access(certmap_tls_access, after_ssl, NULL,
                          APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_check_access_ex(certmap_tls_hold_refusal, NULL, NULL,
+                            APR_HOOK_FIRST, AP_AUTH_INTERNAL_PER_CONF);
 }

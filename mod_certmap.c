@@ -387,7 +387,7 @@ static int certmap_check_user_first(request_rec *r)
         ap_get_module_config(r->per_dir_config, &certmap_module);
     int status = certmap_refusal_status(r);
 
-    if (status) {
+    if (status || (status = certmap_tls_refuse_authn(r))) {
         return status;
     }
     if (certmap_flag(dc->enabled, 0) != 1 || r->user) {
@@ -462,6 +462,7 @@ static void certmap_register_hooks(apr_pool_t *p)
                         APR_HOOK_LAST, AP_AUTH_INTERNAL_PER_CONF);
     certmap_tls_register_hooks(p);
     certmap_directory_register_hooks(p);
+    certmap_outcome_register_hooks(p);
 }
 
 /* Declared by hand rather than with AP_DECLARE_MODULE, which would repeat
@@ -474,5 +475,9 @@ module AP_MODULE_DECLARE_DATA certmap_module = {
     certmap_merge_srv_conf,
     certmap_cmds,
     certmap_register_hooks,
-    AP_MODULE_FLAG_NONE
+    /* Every virtual host gets its own server record, even one without a
+     * directive of ours: start-up writes per-host decisions into it
+     * (certmap_tls.c), which must not land in a record shared with the
+     * main server. */
+    AP_MODULE_FLAG_ALWAYS_MERGE
 };

@@ -21,7 +21,7 @@
 #   serials.txt            NAME SERIAL(hex) SHA256-FINGERPRINT, one a line
 # Clients: alice bob carol mallory unicode commacn nulcn alice_renewed
 #   via_intermediate untrusted selfsigned forged expired notyet revoked
-#   expired_intermediate_leaf hostile
+#   expired_intermediate_leaf hostile allnames
 set -eu
 
 if [ $# -ne 1 ]; then
@@ -32,7 +32,7 @@ OUT=$1
 SELF=$0
 STAMP_WANT=$(openssl dgst -sha256 -r "$SELF" | cut -d' ' -f1)
 if [ -f "$OUT/.stamp" ] && [ "$(cat "$OUT/.stamp")" = "$STAMP_WANT" ] \
-   && [ -f "$OUT/hostile.b64" ]; then
+   && [ -f "$OUT/allnames.b64" ]; then
     echo "make-pki: $OUT is up to date"
     exit 0
 fi
@@ -343,6 +343,11 @@ HOSTILE_CN=$(perl -e 'print "\"quoted\" 100%s %n %x <b>&amp; \\\\ \x01\x07\x1b[3
 client hostile root "/O=Contoso/OU=Hostile/CN=HOSTILEPLACEHOLDER"
 patch_name hostile root HOSTILEPLACEHOLDER "$(to_hex "$HOSTILE_CN")"
 finish hostile
+# allnames: every sub-field IIS's rule editor offers, with values no other
+# certificate carries (t/95-iis-import.t)
+client allnames root \
+    "/DC=example/DC=names/C=ZZ/ST=Nowhere/L=Nameville/street=1 Main St/O=NamesOrg/OU=Names/CN=allnames/GN=Ada/SN=Lovelace/initials=AL/title=Engineer/serialNumber=S-42/UID=ada/emailAddress=ada@names.example"
+finish allnames
 
 # ---- CRLs, bundles, hashed directories --------------------------------------
 for ca in root inter inter_expired; do
@@ -378,7 +383,7 @@ openssl rehash crl cadir 2>/dev/null || true
 : > serials.txt
 for n in alice bob carol mallory unicode commacn nulcn alice_renewed \
          via_intermediate untrusted selfsigned forged expired notyet revoked \
-         expired_intermediate_leaf hostile; do
+         expired_intermediate_leaf hostile allnames; do
     s=$(openssl x509 -in "$n.crt" -noout -serial | sed 's/^serial=//')
     f=$(openssl x509 -in "$n.crt" -noout -fingerprint -sha256 | sed 's/^.*=//')
     echo "$n $s $f" >> serials.txt

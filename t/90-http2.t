@@ -20,7 +20,8 @@ my $port = CertMapTest::port('certmap_ssl');
 our $VERSION_SEEN = '';
 sub h2 {
     my ($cert, @paths) = @_;
-    my @cmd = ('curl', '-sS', '--max-time', '30', '--http2', '--parallel',
+    my @cmd = ('curl', '-sS', '--no-progress-meter', '--max-time', '30',
+               '--http2', '--parallel',
                '--parallel-max', '8',
                '--resolve', "localhost:$port:127.0.0.1",
                '--cacert', pki('root.crt'),

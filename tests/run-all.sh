@@ -6,7 +6,9 @@
 #   N passed, M failed
 # exiting non-zero when any test or any stage failed.  The stages are make
 # targets, so each can also be run alone: test-unit, test-pam-root,
-# test-tools, test-httpd (event MPM), test-httpd-worker, test-httpd-prefork.
+# test-tools, test-httpd (event MPM), test-httpd-worker, test-httpd-prefork,
+# test-deb (the Debian package; it installs it into the system only with
+# CERTMAP_TEST_SYSTEM=1, which CI sets).
 set -u
 
 MAKE=${MAKE:-make}
@@ -16,6 +18,12 @@ mkdir -p "$LOG_DIR"
 passed=0
 failed=0
 broken=""
+
+# As root the httpd stages create the system user certmap-test
+# (tests/run-httpd-tests.sh); a run that created it removes it at the end.
+TEST_USER=certmap-test
+had_test_user=0
+id "$TEST_USER" >/dev/null 2>&1 && had_test_user=1
 
 # cmocka: "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)".
 count_cmocka() {
@@ -74,7 +82,19 @@ fi
 stage test-httpd count_harness
 stage test-httpd-worker count_harness
 stage test-httpd-prefork count_harness
+stage test-deb count_plain
 
+if id "$TEST_USER" >/dev/null 2>&1; then
+    if [ "$had_test_user" -eq 1 ]; then
+        echo "make test: the system user $TEST_USER was there before this run and stays (userdel -r $TEST_USER removes it)"
+    elif pgrep -u "$TEST_USER" >/dev/null 2>&1; then
+        echo "make test: created the system user $TEST_USER; it still runs processes, so it stays (userdel -r $TEST_USER removes it)"
+    elif userdel -r "$TEST_USER" >/dev/null 2>&1 || ! id "$TEST_USER" >/dev/null 2>&1; then
+        echo "make test: removed the system user $TEST_USER it created"
+    else
+        echo "make test: could not remove the system user $TEST_USER it created (userdel -r $TEST_USER)"
+    fi
+fi
 if [ -n "$broken" ]; then
     echo "make test: failing stages:$broken (logs in $LOG_DIR)"
 fi

@@ -12,13 +12,17 @@
 #                    when present, else .libs/mod_certmap.so)
 #   CERTMAP_MPM      event (default), worker or prefork
 #   CERTMAP_KEEP     1: keep the temporary tree of a root run even on success
+#   APACHE_TEST_PORT Apache::Test's base port (default: the first free one
+#                    from 8529); a second suite running at the same time
+#                    on this machine needs its own, e.g. 9600
 #   HTTPD, APXS      default /usr/sbin/apache2, /usr/bin/apxs
 #
 # Apache::Test refuses to run as root.  Started as root, this script creates
 # the system user certmap-test (if missing), copies what the suite needs to
 # a temporary directory owned by it (never touching the checkout's
 # ownership), runs itself there as that user, and copies the logs back to
-# build/httpd-test-logs/.
+# build/httpd-test-logs/MPM/.  (tests/run-all.sh removes the user at the
+# end of a `make test` that created it.)
 set -eu
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -63,7 +67,7 @@ if [ "$(id -u)" -eq 0 ] && [ -z "${CERTMAP_TEST_INNER:-}" ]; then
     mkdir -p "$WORK/tree/modules" "$WORK/tree/tests"
     # only what the suite reads: the tests, the scripts, the runner
     (cd "$TOP" && tar cf - --exclude=t/logs --exclude=t/pki/out t scripts tests/ldap \
-        tests/run-httpd-tests.sh) | (cd "$WORK/tree" && tar xf -)
+        tests/run-httpd-tests.sh tools/certmap) | (cd "$WORK/tree" && tar xf -)
     cp "$MODULE" "$WORK/tree/modules/mod_certmap.so"
     FALLBACK=""
     if [ -f "$TOP/.libs/mod_certmap.so" ]; then
@@ -79,12 +83,15 @@ if [ "$(id -u)" -eq 0 ] && [ -z "${CERTMAP_TEST_INNER:-}" ]; then
         CERTMAP_MODULE="$WORK/tree/modules/mod_certmap.so" \
         CERTMAP_MODULE_FALLBACK="$FALLBACK" \
         CERTMAP_MPM="${CERTMAP_MPM:-event}" HOME="$WORK" \
-        HTTPD="$HTTPD" APXS="$APXS" APACHE_TEST_PORT="${APACHE_TEST_PORT:-}" \
+        ${APACHE_TEST_PORT:+APACHE_TEST_PORT="$APACHE_TEST_PORT"} \
+        HTTPD="$HTTPD" APXS="$APXS" \
         sh "$WORK/tree/tests/run-httpd-tests.sh" "$@" || rc=$?
-    rm -rf "$TOP/build/httpd-test-logs"
-    mkdir -p "$TOP/build/httpd-test-logs"
-    cp -r "$WORK/tree/t/logs/." "$TOP/build/httpd-test-logs/" 2>/dev/null || true
-    say "logs copied to build/httpd-test-logs/"
+    # one directory per MPM: a full `make test` keeps all three
+    LOGS=$TOP/build/httpd-test-logs/${CERTMAP_MPM:-event}
+    rm -rf "$LOGS"
+    mkdir -p "$LOGS"
+    cp -r "$WORK/tree/t/logs/." "$LOGS/" 2>/dev/null || true
+    say "logs copied to build/httpd-test-logs/${CERTMAP_MPM:-event}/"
     if [ $rc -eq 0 ] && [ "${CERTMAP_KEEP:-0}" != 1 ]; then
         rm -rf "$WORK"
     else
@@ -160,6 +167,21 @@ printf 'basicuser:{SHA}%s\n' \
     fold -w 64 "$PKI/alice.b64" | sed -e 's/$/\\/'
     echo ""
 } > "$GEN/o2o-continued.conf"
+
+# -- t/iis/: IIS configurations through `certmap import-iis`, one URL prefix
+#    each, for t/95-iis-import.t (t/conf/iis_import.conf.in includes them) --
+iis_import() {  # PREFIX SAMPLE [OPTIONS...]
+    prefix=$1 sample=$2; shift 2
+    sed -e "s|@ALICE_BLOB@|$(cat "$PKI/alice.b64")|" "$T/iis/$sample" \
+        > "$GEN/$sample"
+    "$TOP/tools/certmap" import-iis --prefix "/$prefix" "$@" "$GEN/$sample" \
+        > "$GEN/iis-$prefix.conf" 2> "$GEN/iis-$prefix.err" \
+        || die "certmap import-iis $sample: $(cat "$GEN/iis-$prefix.err")"
+}
+[ -x "$TOP/tools/certmap" ] || die "$TOP/tools/certmap missing (run make first)"
+iis_import s1 two-sites.applicationHost.config --site "Contoso Site"
+iis_import s2 app.web.config
+iis_import s3 fragment.xml
 
 # -- the hermetic module list Apache::Test "inherits" -------------------------
 MPM=${CERTMAP_MPM:-event}

@@ -6,7 +6,7 @@
  *   certmap blob CERTFILE                  the IIS one-line base64 blob
  *   certmap explain CERTFILE [httpd opts]  what every CertMap scope does
  *                                          with that certificate
- *   certmap import-iis [--plain-passwords] FILE
+ *   certmap import-iis [--plain-passwords] [--site NAME] [--prefix PATH] FILE
  *                                          IIS configuration -> directives
  *
  * `blob` uses the module's own engine (certmap_rules.c), so a blob it
@@ -39,7 +39,7 @@ int certmap_tool_usage(void)
     fputs("usage: certmap blob CERTFILE\n"
           "       certmap explain CERTFILE [-f FILE] [-d DIR] [-C DIRECTIVE]"
           " [-c DIRECTIVE] [-D NAME]\n"
-          "       certmap import-iis [--plain-passwords] FILE\n"
+          "       certmap import-iis [--plain-passwords] [--site NAME] [--prefix PATH] FILE\n"
           "\n"
           "  blob        print the IIS one-line base64 of a PEM or DER "
           "certificate\n"

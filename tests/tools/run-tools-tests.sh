@@ -91,6 +91,7 @@ ErrorLog "$WORK/error.log"
 ServerName localhost
 LoadModule mpm_event_module $MODDIR/mod_mpm_event.so
 LoadModule authz_core_module $MODDIR/mod_authz_core.so
+LoadModule authz_user_module $MODDIR/mod_authz_user.so
 LoadModule socache_shmcb_module $MODDIR/mod_socache_shmcb.so
 LoadModule ssl_module $MODDIR/mod_ssl.so
 LoadModule certmap_module "$MODULE"
@@ -302,12 +303,12 @@ check "imported description: quotes survive httpd's parser" \
     grep -qF 'description: Sales staff "EMEA"' "$WORK/dump.out"
 env $PWENV "$TOOL" explain "$PKI/alice.crt" -f "$IMPORTED" > "$WORK/imported.explain" 2>&1
 check "explain of the imported IIS configuration: alice one-to-one" \
-    has_line "$WORK/imported.explain" "<Location /intranet>" "outcome: mapped to 'alice' by one-to-one"
+    has_line "$WORK/imported.explain" "<LocationMatch (?i)^/intranet(/|$)>" "outcome: mapped to 'alice' by one-to-one"
 env $PWENV "$TOOL" explain "$PKI/mallory.crt" -f "$IMPORTED" > "$WORK/imported.explain" 2>&1
 check "explain of the imported IIS configuration: mallory denied" \
-    has_line "$WORK/imported.explain" "<Location /intranet>" "outcome: 403.12 Mapper denied access (many-to-one 'Contractors' denies)"
+    has_line "$WORK/imported.explain" "<LocationMatch (?i)^/intranet(/|$)>" "outcome: 403.12 Mapper denied access (many-to-one 'Contractors' denies)"
 check "explain of the imported IIS configuration: the disabled import" \
-    has_line "$WORK/imported.explain" "<Location /intranet/admin>" "many-to-one 'Admins'"
+    has_line "$WORK/imported.explain" "<LocationMatch (?i)^/intranet/admin(/|$)>" "many-to-one 'Admins'"
 
 # A line break in an IIS value must not escape its comment or quotes.
 cat > "$WORK/newline.config" <<'EOF'
@@ -323,6 +324,21 @@ EOF
 "$TOOL" import-iis "$WORK/newline.config" > "$WORK/newline.out" 2>/dev/null
 check "import-iis: a line break in a value never starts a directive" \
     sh -c "! grep -q '^ *CertMap Off' '$WORK/newline.out'"
+
+# A fragment without applicationHost markers whose paths start with a site
+# name is refused until --site or --prefix says what it is.
+cat > "$WORK/ambiguous.config" <<'EOF'
+<configuration><location path="Default Web Site/app"><system.webServer><security>
+<access sslFlags="Ssl" /></security></system.webServer></location></configuration>
+EOF
+"$TOOL" import-iis "$WORK/ambiguous.config" > /dev/null 2> "$WORK/err"
+check "import-iis: a site path in an unmarked file: exit 1" test $? -eq 1
+check "import-iis: ... and says to give --site or --prefix" grep -q "give --site NAME" "$WORK/err"
+"$TOOL" import-iis --site "Default Web Site" "$WORK/ambiguous.config" > "$WORK/amb.out" 2>/dev/null
+check "import-iis --site: the site's path, not the site name, is the URL" \
+    grep -qF '<LocationMatch "(?i)^/app(/|$)">' "$WORK/amb.out"
+"$TOOL" import-iis --site "No Such Site" "$TOP/t/iis/two-sites.applicationHost.config" > /dev/null 2> "$WORK/err"
+check "import-iis --site with an unknown site: exit 1" test $? -eq 1
 
 printf '<configuration><system.webServer>' > "$WORK/bad.config"
 "$TOOL" import-iis "$WORK/bad.config" > /dev/null 2> "$WORK/err"

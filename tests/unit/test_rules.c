@@ -241,13 +241,17 @@ static void test_every_subfield(void **state)
         { "SN", "Smith" }, { "T", "Engineer" }, { "DC", "contoso" },
         { "SERIALNUMBER", "A-1234" }, { "UID", "asmith" },
         { "1.2.3.4.5", "custom" }, { "2.5.4.3", "alice" },
+        /* the names IIS's rule editor writes */
+        { "Email", "alice@contoso.com" }, { "G", "Alice" },
+        { "I", "AS" }, { "STREET", "1 Microsoft Way" },
     };
     apr_size_t k;
 
     add_entries(s, "CN=alice/O=Contoso/OU=Sales/L=Redmond/ST=Washington/"
                    "C=US/emailAddress=alice@contoso.com/GN=Alice/SN=Smith/"
                    "title=Engineer/DC=contoso/serialNumber=A-1234/"
-                   "UID=asmith/1.2.3.4.5=custom");
+                   "UID=asmith/1.2.3.4.5=custom/initials=AS/"
+                   "street=1 Microsoft Way");
     add_entries(i, "CN=Issuing CA/O=Fabrikam/C=DE");
     c = parse(make_cert_names(s, i, 7));
     for (k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
@@ -868,12 +872,21 @@ static void test_trailing_garbage(void **state)
     assert_non_null(strstr(err, "not an X.509 certificate"));
 }
 
+static apr_status_t temp_file_remove(void *path)
+{
+    unlink(path);
+    return APR_SUCCESS;
+}
+
+/* A file removed when the test's pool goes, also after a failed assert. */
 static const char *temp_file(const void *data, apr_size_t len)
 {
     char *path = apr_pstrdup(pool, "/tmp/certmap-test-XXXXXX");
     int fd = mkstemp(path);
 
     assert_true(fd >= 0);
+    apr_pool_cleanup_register(pool, path, temp_file_remove,
+                              apr_pool_cleanup_null);
     assert_int_equal(write(fd, data, len), (ssize_t)len);
     close(fd);
     return path;
@@ -924,14 +937,10 @@ static void test_files(void **state)
     err = certmap_der_from_file(pool, paths[0], &got, &got_len);
     assert_non_null(strstr(err, paths[0]));
     assert_non_null(strstr(err, "not an X.509 certificate"));
-    unlink(paths[0]);
     paths[0] = temp_file("-----BEGIN FOO-----\nQUJD\n-----END FOO-----\n",
                          42);
     err = certmap_der_from_file(pool, paths[0], &got, &got_len);
     assert_non_null(strstr(err, "no PEM certificate found"));
-    for (k = 0; k < 3; k++) {
-        unlink(paths[k]);
-    }
     X509_free(x);
     X509_free(y);
 }

@@ -832,6 +832,13 @@ const command_rec certmap_cmds[] = {
     AP_INIT_TAKE1("CertMapLogonCache", certmap_cache_set_provider, NULL,
                   RSRC_CONF, "socache provider[:args] for the shared "
                   "logon cache (default shmcb)"),
+    AP_INIT_TAKE1("CertMapCacheSecret", certmap_cache_set_secret, NULL,
+                  RSRC_CONF, "PASSWORD (literal, file:PATH or env:NAME) "
+                  "shared by every server of a farm: keys and entries of "
+                  "the shared cache are authenticated under it"),
+    AP_INIT_TAKE1("CertMapCacheTimeout", certmap_cache_set_timeout, NULL,
+                  RSRC_CONF, "Longest wait on the shared cache (default "
+                  "1 s; '500ms' for milliseconds); slower is a miss"),
     AP_INIT_FLAG("CertMapDirectory", certmap_directory_set_enabled, NULL,
                  CERTMAP_DIR, "On to look unmapped certificates up in an "
                  "LDAP directory"),

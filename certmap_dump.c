@@ -169,6 +169,9 @@ static void certmap_dump_server(apr_pool_t *p, server_rec *s, int is_main)
                : " CertMapInvalidCerts Report",
            is_main ? apr_psprintf(p, "; CertMapLogonSlots %d",
                                   certmap_conf_logon_slots(sc)) : "");
+    if (is_main) {
+        certmap_cache_dump(sc);
+    }
     certmap_dump_scope(p, is_main ? "(server)" : "(virtual host)",
                        s->lookup_defaults);
     certmap_dump_sections(p, "Directory", core->sec_dir);

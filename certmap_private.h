@@ -95,6 +95,8 @@ typedef struct {
     const ap_socache_provider_t *cache_provider;
     ap_socache_instance_t *cache;
     int logon_slots;                /* CertMapLogonSlots (main server) */
+    const char *cache_secret;       /* CertMapCacheSecret, resolved */
+    apr_interval_time_t cache_timeout;  /* CertMapCacheTimeout; 0: unset */
 } certmap_srv_conf_t;
 
 /* The last mapping and logon on a connection, so that a keep-alive
@@ -285,6 +287,14 @@ const char *certmap_secret_resolve(cmd_parms *cmd, const char *spec,
 /* CertMapLogonCache provider[:args] (server scope). */
 const char *certmap_cache_set_provider(cmd_parms *cmd, void *dummy,
                                        const char *arg);
+/* CertMapCacheSecret PASSWORD and CertMapCacheTimeout DURATION (main
+ * server). */
+const char *certmap_cache_set_secret(cmd_parms *cmd, void *dummy,
+                                     const char *arg);
+const char *certmap_cache_set_timeout(cmd_parms *cmd, void *dummy,
+                                      const char *arg);
+/* -D DUMP_CERTMAP: the main server's cache settings, never the secret. */
+void certmap_cache_dump(const certmap_srv_conf_t *sc);
 int certmap_cache_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                              apr_pool_t *ptemp);
 int certmap_cache_post_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -303,8 +313,10 @@ void certmap_cache_store(request_rec *r, const certmap_logon_t *l,
                          int timeout);
 
 /* The same shared cache as a store of small records, for other users
- * (the directory mapping).  Keys are SHA-256 digests over a per-start
- * salt, a `kind` that keeps users apart, and length-prefixed fields. */
+ * (the directory mapping).  Keys are HMAC-SHA256 digests (under a key
+ * from CertMapCacheSecret, or a random one) over a `kind` that keeps
+ * users apart and length-prefixed fields; every record is authenticated
+ * together with its key and expiry (certmap_cache.c). */
 #define CERTMAP_CACHE_KEY_LEN      32
 #define CERTMAP_CACHE_MAX_PAYLOAD  512
 

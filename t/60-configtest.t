@@ -16,6 +16,8 @@ my $pki = pki();
 my $noread = "$dir/unreadable.pem";
 { open my $f, '>', $noread or die; print $f "x\n"; close $f; chmod 0000, $noread; }
 my $can_read_anyway = -r $noread;   # root would read it anyway
+my $rodir = "$dir/read-only";
+mkdir $rodir; chmod 0555, $rodir;
 my $badmap = "$dir/bad-o2o.txt";
 { open my $f, '>', $badmap or die; print $f "# mappings\n\nalice MIIB!!notbase64\n"; close $f; }
 
@@ -50,9 +52,23 @@ my @bad = (
     ['bad logon timeout',          ['CertMapLogonTimeout soon'], 1, qr/CertMapLogonTimeout: 'soon' is not a number/],
     ['CertMapLogonSlots in Location', ['CertMapLogonSlots 4'], 1, qr/CertMapLogonSlots|not allowed|context/i],
     ['bad CertMapLogonSlots value', undef, undef, qr/CertMapLogonSlots: '0' is not a number from 1 to 256/, 'CertMapLogonSlots 0'],
+    # a dbm: cache is opened at start-up and at every graceful restart:
+    # a directory it cannot be created in stops configtest, not the server
+    ['dbm cache, missing directory', undef, undef, qr/CertMapLogonCache: directory \Q$dir\E\/missing of the dbm cache .*No such file/,
+     "CertMapLogonCache dbm:$dir/missing/logon-cache"],
+    ['dbm cache, a file as directory', undef, undef, qr/CertMapLogonCache: \Q$badmap\E .*not a directory/,
+     "CertMapLogonCache dbm:$badmap/logon-cache"],
+    ($can_read_anyway ? () :
+    ['dbm cache, read-only directory', undef, undef, qr/CertMapLogonCache: directory \Q$rodir\E of the dbm cache .*not writable/,
+     "CertMapLogonCache dbm:$rodir/logon-cache"]),
+    ['CertMapCacheSecret in Location', ['CertMapCacheSecret farm-secret-0123456789'], 1, qr/CertMapCacheSecret.*not allowed/],
+    ['CertMapCacheSecret, missing file', undef, undef, qr/CertMapCacheSecret: .*nonexistent\.secret/,
+     "CertMapCacheSecret file:$dir/nonexistent.secret"],
+    ['bad CertMapCacheTimeout', undef, undef, qr/CertMapCacheTimeout: 'soon' is not a duration/, 'CertMapCacheTimeout soon'],
+    ['CertMapCacheTimeout too long', undef, undef, qr/CertMapCacheTimeout: '61' is not a duration/, 'CertMapCacheTimeout 61'],
 );
 
-plan tests => 4 * @bad + 9, need_module 'ssl';
+plan tests => 4 * @bad + 10, need_module 'ssl';
 
 my $httpd = httpd_bin();
 my $inherit = gen_dir() . '/inherit.conf';
@@ -115,6 +131,13 @@ for my $case (@bad) {
 }
 
 sub slurp { open my $f, '<', shift or return ''; local $/; my $d = <$f>; $d // '' }
+
+# a dbm: cache in a directory that is there and writable passes
+{
+    my ($file) = write_conf(undef, "CertMapLogonCache dbm:$dir/logon-cache");
+    my ($rc, $out) = configtest($file);
+    is($rc, 0, '[configtest] a dbm: cache in a writable directory passes') or diag($out);
+}
 
 # a good configuration passes, and DUMP_CERTMAP hides passwords
 {

@@ -44,6 +44,7 @@ sub set_password {
 
 sub port {
     my $vhost = shift;
+    return $vhost if $vhost =~ /^\d+$/;     # a test's own server
     my $cfg = Apache::Test::config();
     my $p = $cfg->{vhosts}{$vhost}{port}
         or die "no port for vhost $vhost";

@@ -36,7 +36,7 @@ TEST="
     libpam-wrapper libcmocka-dev
     libapache2-mod-perl2 libwww-perl liblwp-protocol-https-perl
     libio-socket-ssl-perl libnet-ssleay-perl libhttp-daemon-perl
-    slapd ldap-utils
+    slapd ldap-utils haproxy
     curl passwd iproute2 valgrind lintian
     chromium fonts-dejavu-core
 "

@@ -741,6 +741,11 @@ static const char *certmap_proxy_decode(request_rec *r,
     if (len > CERTMAP_PROXY_MAX_VALUE) {
         return "too long";
     }
+    /* httpd joins a repeated header with ", "; no certificate of these
+     * formats holds a ',' (an xfcc value may, inside quotes) */
+    if (pc->format != CERTMAP_PROXY_XFCC && strchr(v, ',')) {
+        return "sent twice, or a list";
+    }
     switch (pc->format) {
     case CERTMAP_PROXY_RFC9440:
         /* sf-binary: ":" base64 ":"; a list is two headers */
@@ -751,9 +756,6 @@ static const char *certmap_proxy_decode(request_rec *r,
     case CERTMAP_PROXY_BASE64_DER:
         return certmap_proxy_from_base64(r->pool, v, len, x509);
     case CERTMAP_PROXY_PEM_URLENCODED:
-        if (strchr(v, ',')) {
-            return "a ',' (two headers?)";
-        }
         return certmap_proxy_from_pem(r->pool, v, len, x509);
     case CERTMAP_PROXY_XFCC:
         return certmap_proxy_from_xfcc(r->pool, v, x509);

@@ -326,9 +326,12 @@ struct certmap_proxy_conf *certmap_proxy_merge(apr_pool_t *p,
 /* What a server's settings lack: NULL when complete. */
 static const char *certmap_proxy_incomplete(const void *trusted,
                                             const void *header,
-                                            const void *ca,
-                                            const void *crl)
+                                            const void *ca)
 {
+    if (!trusted && !header) {
+        return NULL;    /* nothing in use: a CA file may be a default for
+                           the virtual hosts that name their proxies */
+    }
     if (!trusted) {
         return "CertMapTrustedProxy";
     }
@@ -336,9 +339,7 @@ static const char *certmap_proxy_incomplete(const void *trusted,
         return "CertMapProxyHeader";
     }
     if (!ca) {
-        return crl ? "CertMapProxyCACertificateFile (a revocation file "
-                     "alone verifies nothing)"
-                   : "CertMapProxyCACertificateFile";
+        return "CertMapProxyCACertificateFile";
     }
     return NULL;
 }
@@ -370,8 +371,7 @@ static int certmap_proxy_check_config(apr_pool_t *pconf, apr_pool_t *plog,
         missing = certmap_proxy_incomplete(
             CERTMAP_PROXY_FIELD(pc, mainpc, trusted),
             CERTMAP_PROXY_FIELD(pc, mainpc, header),
-            CERTMAP_PROXY_FIELD(pc, mainpc, ca_file),
-            CERTMAP_PROXY_FIELD(pc, mainpc, crl_file));
+            CERTMAP_PROXY_FIELD(pc, mainpc, ca_file));
         if (missing) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
                          "CERTMAP450: %s: the proxy settings of this "

@@ -38,7 +38,7 @@ my @bad = (
                                   ['<VirtualHost 127.0.0.1:9>', 'CertMapProxyHeader X-Cert base64-der', '</VirtualHost>'], 2, qr/CERTMAP450: .* lack CertMapTrustedProxy/],
 );
 
-plan tests => 4 * @bad + 5, need_module 'ssl';
+plan tests => 4 * @bad + 6, need_module 'ssl';
 
 my $httpd = httpd_bin();
 my $inherit = gen_dir() . '/inherit.conf';
@@ -99,6 +99,26 @@ for my $case (@bad) {
          '[proxy DUMP_CERTMAP] the main server\'s settings') or diag($out);
     like($out, qr/behind a proxy: trusted 127\.0\.0\.2 .*; header Client-Cert \(rfc9440\); CA \Q$ca\E/,
          '[proxy DUMP_CERTMAP] the vhost inherits all but its header') or diag($out);
+    # a CA file alone in the main server: a default for the vhosts
+    ($file) = write_conf([
+        "CertMapProxyCACertificateFile $ca",
+        '<VirtualHost 127.0.0.1:9>',
+        'CertMapTrustedProxy 127.0.0.2',
+        'CertMapProxyHeader X-Cert base64-der',
+        '</VirtualHost>',
+    ]);
+    ($rc, $out) = configtest($file);
+    is($rc, 0, '[proxy configtest] a CA file in the main server is a default for a vhost') or diag($out);
+    ($file) = write_conf([
+        'CertMapTrustedProxy 127.0.0.2 10.1.0.0/16 ::1 fd00::/8',
+        'CertMapProxyHeader X-SSL-Client-DER base64-der',
+        "CertMapProxyCACertificateFile $ca",
+        "CertMapProxyCARevocationFile $crl",
+        '<VirtualHost 127.0.0.1:9>',
+        'ServerName other',
+        'CertMapProxyHeader Client-Cert RFC9440',
+        '</VirtualHost>',
+    ]);
     # the server starts (post_config builds the stores) as far as -t goes
     ($rc, $out) = configtest($file, '-D', 'DUMP_VHOSTS');
     is($rc, 0, '[proxy configtest] -D DUMP_VHOSTS') or diag($out);

@@ -6,19 +6,21 @@
 #   make demo       a local httpd on loopback showing every outcome
 #   make bench      benchmarks against a bare mod_ssl baseline
 #   make deb        the Debian package, build/libapache2-mod-certmap_*.deb
+#   make fuzz       libFuzzer runs of the engine, bounded (FUZZ_SECONDS)
 #   make clean
 
 APXS      ?= apxs
 CC        ?= gcc
-PKG_LIBS   = -lssl -lcrypto -lpam -lunistring -lldap -llber
+PKG_LIBS   = -lssl -lcrypto -lpam -lunistring -lpcre2-8 -lldap -llber
 
 MODULE_SRCS = mod_certmap.c certmap_config.c certmap_outcome.c \
               certmap_tls.c certmap_secret.c certmap_cache.c certmap_dump.c \
-              certmap_memo.c certmap_directory.c \
+              certmap_memo.c certmap_directory.c certmap_ad.c \
               certmap_explain.c certmap_facts.c certmap_proxy.c \
+              certmap_logon_helper.c certmap_logond.c \
               certmap_pam.c certmap_rules.c
 HEADERS     = certmap_rules.h certmap_private.h certmap_pam.h \
-              certmap_directory.h
+              certmap_directory.h certmap_ad.h certmap_logond.h
 
 WARN        = -Wall -Wextra -Werror -Wno-unused-parameter \
               -Wmissing-prototypes -Wstrict-prototypes -Wshadow
@@ -56,10 +58,15 @@ install: .libs/mod_certmap.so
 
 # ---- tests ---------------------------------------------------------------
 
-UNIT_TESTS = tests/unit/test_rules tests/unit/test_pam_wrapper
+UNIT_TESTS = tests/unit/test_rules tests/unit/test_ad \
+             tests/unit/test_pam_wrapper tests/unit/test_logond
+tests/unit/test_ad: tests/unit/test_ad.c certmap_ad.c certmap_ad.h \
+    certmap_rules.h
+	$(CC) $(TEST_CFLAGS) -o $@ tests/unit/test_ad.c certmap_ad.c \
+	    $(APR_LIBS) -lssl -lcrypto -lcmocka
 tests/unit/test_rules: tests/unit/test_rules.c certmap_rules.c certmap_rules.h
 	$(CC) $(TEST_CFLAGS) -o $@ tests/unit/test_rules.c certmap_rules.c \
-	    $(APR_LIBS) -lssl -lcrypto -lunistring -lcmocka
+	    $(APR_LIBS) -lssl -lcrypto -lunistring -lpcre2-8 -lcmocka
 
 # PAM logon under pam_wrapper + pam_matrix: the test builds its own service
 # directory and re-runs itself with libpam_wrapper preloaded.
@@ -71,6 +78,13 @@ tests/unit/test_pam_wrapper: tests/unit/test_pam_wrapper.c certmap_pam.c \
 	$(CC) $(TEST_CFLAGS) \
 	    -DCERTMAP_TEST_PAM_MODULE='"$(CURDIR)/build/pam_certmap_test.so"' \
 	    -o $@ tests/unit/test_pam_wrapper.c certmap_pam.c -lpam -lcmocka
+
+# The logon helper (certmap_logond.c): its wire format, and client and
+# server against real PAM under pam_wrapper (a hung stack is pam_exec).
+tests/unit/test_logond: tests/unit/test_logond.c certmap_logond.c \
+    certmap_logond.h certmap_pam.c certmap_pam.h
+	$(CC) $(TEST_CFLAGS) -o $@ tests/unit/test_logond.c certmap_logond.c \
+	    certmap_pam.c -lpam -lcmocka
 
 # libcrypt linked in from the start: ASan's crypt_r interceptor resolves
 # the real crypt_r only then, and pam_unix (dlopen'ed later) calls it.
@@ -91,6 +105,13 @@ test-pam-root: tests/unit/test_pam_root
 	    echo "== tests/unit/test_pam_root: skipped, needs root"; \
 	fi
 
+# Debian's own apache2, started as root with User an account outside group
+# shadow, the shipped PAM file (pam_unix) and real local accounts: password
+# and account-only logons through the logon helper.  Needs root (creates
+# and removes accounts); says so and passes nothing otherwise.
+test-apache-pam-root: all
+	sh tests/pam-root/run-apache-pam-root.sh
+
 # Apache::Test refuses to run as root: tests/run-httpd-tests.sh runs it
 # as an unprivileged user it creates when started as root.
 test-httpd: all asan
@@ -107,6 +128,42 @@ test-httpd-prefork: all asan
 test: all
 	sh tests/run-all.sh
 
+# ---- fuzzing -----------------------------------------------------------------
+# `make fuzz`: two libFuzzer targets over the engine, each run for
+# FUZZ_SECONDS from a fixed FUZZ_SEED on a corpus built under build/fuzz
+# from the test PKI; one PASS/FAIL line each, non-zero exit on any crash
+# or disagreement (tests/fuzz/run-fuzz.sh).  Needs clang and libFuzzer.
+
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SEED    ?= 1
+FUZZ_CFLAGS   = $(WARN) -std=gnu11 -I. $(APR_CFLAGS) -g -O1 \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+FUZZ_LIBS     = $(APR_LIBS) -lssl -lcrypto -lunistring -lpcre2-8
+FUZZ_TARGETS  = build/fuzz/fuzz_engine build/fuzz/fuzz_rules
+
+build/fuzz/fuzz_engine: tests/fuzz/fuzz_engine.c certmap_rules.c certmap_rules.h
+	@mkdir -p build/fuzz
+	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: no $(FUZZ_CC);" \
+	    "sh scripts/install-deps.sh installs clang and libFuzzer" >&2; exit 1; }
+	@echo "fuzz: building $@ ($(FUZZ_CC), libFuzzer, ASan, UBSan)"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_engine.c certmap_rules.c \
+	    $(FUZZ_LIBS)
+build/fuzz/fuzz_rules: tests/fuzz/fuzz_rules.c certmap_rules.c certmap_rules.h
+	@mkdir -p build/fuzz
+	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: no $(FUZZ_CC);" \
+	    "sh scripts/install-deps.sh installs clang and libFuzzer" >&2; exit 1; }
+	@echo "fuzz: building $@ ($(FUZZ_CC), libFuzzer, ASan, UBSan)"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_rules.c certmap_rules.c \
+	    $(FUZZ_LIBS)
+
+fuzz: $(FUZZ_TARGETS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SEED=$(FUZZ_SEED) \
+	    sh tests/fuzz/run-fuzz.sh $(FUZZ_TARGETS)
+
+.PHONY: fuzz
+
 # ---- demo, bench ------------------------------------------------------------
 
 demo: all
@@ -121,12 +178,13 @@ clean:
 	-[ -f t/TEST ] && (cd t && ./TEST -clean >/dev/null 2>&1) || true
 
 .PHONY: all asan install test test-unit test-pam-root test-httpd \
+        test-apache-pam-root \
         test-httpd-worker test-httpd-prefork demo bench clean
 
 # Engine micro-benchmarks (bench/bench_engine.c); optimised, no sanitizers.
 bench/bench_engine: bench/bench_engine.c certmap_rules.c certmap_rules.h
 	$(CC) $(WARN) -std=gnu11 -O2 -g -I. $(APR_CFLAGS) -o $@ \
-	    bench/bench_engine.c certmap_rules.c $(APR_LIBS) -lssl -lcrypto -lunistring
+	    bench/bench_engine.c certmap_rules.c $(APR_LIBS) -lssl -lcrypto -lunistring -lpcre2-8
 
 # ---- the certmap command-line tool (tools/) ----------------------------------
 # `certmap blob|explain|import-iis`: built by `make`, installed by `make
@@ -139,7 +197,7 @@ TOOL_SRCS   = tools/certmap.c tools/certmap_explain_tool.c \
 all: tools/certmap
 tools/certmap: $(TOOL_SRCS) tools/certmap_tool.h certmap_rules.c certmap_rules.h
 	$(CC) $(WARN) -std=gnu11 -O2 -g $(EXTRA_CFLAGS) -I. $(APR_CFLAGS) -o $@ \
-	    $(TOOL_SRCS) certmap_rules.c $(APR_LIBS) -lssl -lcrypto -lunistring \
+	    $(TOOL_SRCS) certmap_rules.c $(APR_LIBS) -lssl -lcrypto -lunistring -lpcre2-8 \
 	    $(EXTRA_LDFLAGS)
 
 MANDIR     ?= /usr/local/share/man

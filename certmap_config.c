@@ -32,6 +32,7 @@ void *certmap_create_dir_conf(apr_pool_t *p, char *dir)
     dc->inherit = CERTMAP_UNSET;
     dc->pam = CERTMAP_UNSET;
     dc->logon_cache_timeout = CERTMAP_UNSET;
+    dc->logon_timeout = CERTMAP_UNSET;
     dc->dir_enabled = CERTMAP_UNSET;
     dc->dir_cache_timeout = CERTMAP_UNSET;
     return dc;
@@ -76,6 +77,7 @@ void *certmap_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     CERTMAP_MERGE_INT(many_to_one);
     CERTMAP_MERGE_INT(pam);
     CERTMAP_MERGE_INT(logon_cache_timeout);
+    CERTMAP_MERGE_INT(logon_timeout);
     CERTMAP_MERGE_PTR(default_domain);
     CERTMAP_MERGE_PTR(pam_service);
     CERTMAP_MERGE_INT(dir_enabled);
@@ -99,6 +101,7 @@ void *certmap_create_srv_conf(apr_pool_t *p, server_rec *s)
     certmap_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
 
     sc->invalid_certs = CERTMAP_UNSET;
+    sc->logon_slots = CERTMAP_UNSET;
     return sc;
 }
 
@@ -116,6 +119,8 @@ void *certmap_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     merged->cache_spec = base->cache_spec;
     merged->cache_provider = base->cache_provider;
     merged->cache = base->cache;
+    /* One logon helper for the whole server. */
+    merged->logon_slots = base->logon_slots;
     merged->proxy = certmap_proxy_merge(p, base->proxy, add->proxy);
     return merged;
 }
@@ -528,7 +533,7 @@ static const char *certmap_set_invalid_certs(cmd_parms *cmd, void *dummy,
  * block is refused rather than silently applied to the enclosing scope. */
 static const char *const certmap_block_directives[] = {
     "CertMapUser", "CertMapPermission", "CertMapDescription",
-    "CertMapEnabled", "CertMapRule", NULL
+    "CertMapEnabled", "CertMapRule", "CertMapUserMatch", NULL
 };
 
 static const char *certmap_check_block_children(cmd_parms *cmd)
@@ -544,9 +549,10 @@ static const char *certmap_check_block_children(cmd_parms *cmd)
         }
         if (!*name) {
             return apr_psprintf(cmd->pool, "%s> may only contain "
-                                "CertMapUser, CertMapPermission, "
-                                "CertMapDescription, CertMapEnabled and "
-                                "CertMapRule, not %s (line %d)",
+                                "CertMapUser, CertMapUserMatch, "
+                                "CertMapPermission, CertMapDescription, "
+                                "CertMapEnabled and CertMapRule, not %s "
+                                "(line %d)",
                                 CERTMAP_BLOCK, child->directive,
                                 child->line_num);
         }
@@ -608,6 +614,14 @@ static const char *certmap_many_to_one_block(cmd_parms *cmd, void *dcv,
         return apr_psprintf(cmd->pool, "%s %s> has no CertMapUser",
                             CERTMAP_BLOCK, name);
     }
+    /* A template (or a CertMapUserMatch) takes the account from the
+     * certificate; compiled once, here. */
+    err = certmap_template_compile(cmd->pool, m->user, m->user_match,
+                                   (certmap_template_t **)&m->user_template);
+    if (err) {
+        return apr_psprintf(cmd->pool, "%s %s>: CertMapUser %s: %s",
+                            CERTMAP_BLOCK, name, m->user, err);
+    }
     if (apr_is_empty_array(m->rules)) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
                      "%s %s> at %s:%u has no CertMapRule: it maps every "
@@ -656,6 +670,25 @@ static const char *certmap_set_user(cmd_parms *cmd, void *dcv,
         return certmap_cmd_error(cmd, err);
     }
     m->user = user;
+    return NULL;
+}
+
+static const char *certmap_set_user_match(cmd_parms *cmd, void *dcv,
+                                          const char *regex)
+{
+    certmap_mapping_t *m;
+    const char *err;
+
+    if ((err = certmap_current_block(cmd, dcv, &m))) {
+        return err;
+    }
+    if (m->user_match) {
+        return certmap_cmd_error(cmd, "given twice in one block");
+    }
+    if (!*regex) {
+        return certmap_cmd_error(cmd, "REGEX must not be empty");
+    }
+    m->user_match = regex;
     return NULL;
 }
 
@@ -717,11 +750,13 @@ static const char *certmap_set_rule(cmd_parms *cmd, void *dcv, int argc,
     if ((err = certmap_current_block(cmd, dcv, &m))) {
         return err;
     }
-    if (argc < 3 || argc > 4) {
+    if (argc < 2 || argc > 4) {
         return certmap_cmd_error(cmd, "takes FIELD SUBFIELD CRITERIA "
-                                 "[CaseSensitive|CaseInsensitive]");
+                                 "[CaseSensitive|CaseInsensitive], or "
+                                 "EKU|KeyUsage|Policy VALUE");
     }
-    err = certmap_rule_compile(cmd->pool, argv[0], argv[1], argv[2],
+    err = certmap_rule_compile(cmd->pool, argv[0], argv[1],
+                               argc >= 3 ? argv[2] : NULL,
                                argc == 4 ? argv[3] : NULL, &rule);
     if (err) {
         return certmap_cmd_error(cmd, err);
@@ -765,6 +800,9 @@ const command_rec certmap_cmds[] = {
                      "</CertMapManyToOne>: a many-to-one mapping"),
     AP_INIT_TAKE12("CertMapUser", certmap_set_user, NULL, CERTMAP_DIR,
                    "USER [PASSWORD] of a many-to-one mapping"),
+    AP_INIT_TAKE1("CertMapUserMatch", certmap_set_user_match, NULL,
+                  CERTMAP_DIR, "REGEX the templated user name must match; "
+                  "its first capture group, if any, is the account"),
     AP_INIT_TAKE1("CertMapPermission", certmap_set_permission, NULL,
                   CERTMAP_DIR, "Allow or Deny (default Allow)"),
     AP_INIT_TAKE1("CertMapDescription", certmap_set_description, NULL,
@@ -773,7 +811,8 @@ const command_rec certmap_cmds[] = {
                  CERTMAP_DIR, "Whether this many-to-one mapping is used"),
     AP_INIT_TAKE_ARGV("CertMapRule", certmap_set_rule, NULL, CERTMAP_DIR,
                       "FIELD SUBFIELD CRITERIA "
-                      "[CaseSensitive|CaseInsensitive]"),
+                      "[CaseSensitive|CaseInsensitive], or "
+                      "EKU|KeyUsage|Policy VALUE"),
     AP_INIT_TAKE1("CertMapDefaultLogonDomain", certmap_set_domain, NULL,
                   CERTMAP_DIR, "Domain appended as USER@DOMAIN to "
                   "accounts without one"),
@@ -782,6 +821,12 @@ const command_rec certmap_cmds[] = {
     AP_INIT_TAKE1("CertMapLogonCacheTimeout", certmap_set_cache_timeout,
                   NULL, CERTMAP_DIR, "Seconds a successful logon is "
                   "remembered (default 300, 0 = off)"),
+    AP_INIT_TAKE1("CertMapLogonTimeout", certmap_logon_set_timeout, NULL,
+                  CERTMAP_DIR, "Seconds a request waits for its PAM logon "
+                  "before answering 500 (default 10)"),
+    AP_INIT_TAKE1("CertMapLogonSlots", certmap_logon_set_slots, NULL,
+                  RSRC_CONF, "PAM logons the logon helper runs at once "
+                  "(main server only; default 8)"),
     AP_INIT_TAKE1("CertMapInvalidCerts", certmap_set_invalid_certs, NULL,
                   RSRC_CONF, "Report (HTTP 403 sub-status) or Reject "
                   "(TLS alert, mod_ssl's own behaviour)"),

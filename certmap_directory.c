@@ -35,15 +35,15 @@
 #include <openssl/x509v3.h>
 
 #include "certmap_directory.h"
+#include "certmap_ad.h"
 
 #define DIR_DEFAULT_ATTR        "uid"
 #define DIR_DEFAULT_MAPPING     "altSecurityIdentities"
-#define DIR_UPN_OID             "1.3.6.1.4.1.311.20.2.3"
 
 /* CertMapDirectoryMatch methods, in the contract's words. */
 typedef enum {
     DIR_CERTIFICATE = 1, DIR_ISSUER_SERIAL, DIR_SKI, DIR_SHA1_PUKEY,
-    DIR_ISSUER_SUBJECT, DIR_SUBJECT, DIR_RFC822, DIR_UPN
+    DIR_ISSUER_SUBJECT, DIR_SUBJECT, DIR_RFC822, DIR_UPN, DIR_SID
 } dir_method_e;
 
 static const struct {
@@ -53,7 +53,8 @@ static const struct {
     { "Certificate", DIR_CERTIFICATE }, { "IssuerSerial", DIR_ISSUER_SERIAL },
     { "SKI", DIR_SKI }, { "SHA1-PUKEY", DIR_SHA1_PUKEY },
     { "IssuerSubject", DIR_ISSUER_SUBJECT }, { "Subject", DIR_SUBJECT },
-    { "RFC822", DIR_RFC822 }, { "UPN", DIR_UPN }, { NULL, 0 }
+    { "RFC822", DIR_RFC822 }, { "UPN", DIR_UPN }, { "SID", DIR_SID },
+    { NULL, 0 }
 };
 
 static const dir_method_e dir_default_methods[] = {
@@ -261,7 +262,7 @@ const char *certmap_directory_set_match(cmd_parms *cmd, void *dcv,
         if (!dir_methods[i].name) {
             return certmap_cmd_error(cmd, apr_psprintf(cmd->pool, "unknown method "
                 "'%s' (expected Certificate, IssuerSerial, SKI, SHA1-PUKEY, "
-                "IssuerSubject, Subject, RFC822 or UPN)", word));
+                "IssuerSubject, Subject, RFC822, UPN or SID)", word));
         }
         APR_ARRAY_PUSH(list, int) = dir_methods[i].method;
     }
@@ -301,227 +302,17 @@ const char *certmap_directory_set_cache_timeout(cmd_parms *cmd, void *dcv,
 
 /* ---- certificate to filter values --------------------------------------- */
 
-static const char *dir_hex(apr_pool_t *p, const unsigned char *b,
-                           apr_size_t n, int upper, int reversed)
-{
-    static const char lo[] = "0123456789abcdef", up[] = "0123456789ABCDEF";
-    const char *digits = upper ? up : lo;
-    char *s = apr_palloc(p, 2 * n + 1);
-    apr_size_t i;
-
-    for (i = 0; i < n; i++) {
-        unsigned char c = b[reversed ? n - 1 - i : i];
-        s[2 * i] = digits[c >> 4];
-        s[2 * i + 1] = digits[c & 15];
-    }
-    s[2 * n] = '\0';
-    return s;
-}
-
-/* RFC 4515: every byte that could end or widen the assertion, and every
- * byte outside printable ASCII, becomes \XX. */
-static const char *dir_escape(apr_pool_t *p, const unsigned char *v,
-                              apr_size_t n)
-{
-    char *s = apr_palloc(p, 3 * n + 1), *o = s;
-    apr_size_t i;
-
-    for (i = 0; i < n; i++) {
-        if (v[i] < 0x20 || v[i] > 0x7e || strchr("*()\\", v[i])) {
-            o += apr_snprintf(o, 4, "\\%02x", v[i]);
-        }
-        else {
-            *o++ = (char)v[i];
-        }
-    }
-    *o = '\0';
-    return s;
-}
-
-static const char *dir_escape_str(apr_pool_t *p, const char *v)
-{
-    return dir_escape(p, (const unsigned char *)v, strlen(v));
-}
-
-/* CryptoAPI's X.500 key for an attribute, as AD writes it. */
-static const char *dir_rdn_key(apr_pool_t *p, ASN1_OBJECT *obj)
-{
-    static const struct { int nid; const char *key; } keys[] = {
-        { NID_commonName, "CN" }, { NID_localityName, "L" },
-        { NID_organizationName, "O" }, { NID_organizationalUnitName, "OU" },
-        { NID_pkcs9_emailAddress, "E" }, { NID_countryName, "C" },
-        { NID_stateOrProvinceName, "S" }, { NID_streetAddress, "STREET" },
-        { NID_title, "T" }, { NID_givenName, "G" }, { NID_initials, "I" },
-        { NID_surname, "SN" }, { NID_domainComponent, "DC" },
-        { NID_serialNumber, "SERIALNUMBER" }, { NID_userId, "UID" },
-        { 0, NULL }
-    };
-    char oid[128];
-    int nid = OBJ_obj2nid(obj), i;
-
-    for (i = 0; keys[i].key; i++) {
-        if (keys[i].nid == nid) {
-            return keys[i].key;
-        }
-    }
-    if (OBJ_obj2txt(oid, sizeof(oid), obj, 1) <= 0) {
-        return NULL;
-    }
-    return apr_pstrcat(p, "OID.", oid, NULL);
-}
-
-/* A value as CertNameToStr quotes it: in "..." (inner quotes doubled) when
- * it holds a separator or starts or ends with a space. */
-static const char *dir_rdn_value(apr_pool_t *p, X509_NAME_ENTRY *e)
-{
-    unsigned char *utf8 = NULL;
-    int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
-    const char *v, *c;
-    char *q, *o;
-
-    if (len < 0 || memchr(utf8, '\0', (size_t)len)) {
-        OPENSSL_free(utf8);
-        return NULL;        /* an embedded NUL never matches */
-    }
-    v = apr_pstrmemdup(p, (const char *)utf8, (apr_size_t)len);
-    OPENSSL_free(utf8);
-    if (!strpbrk(v, ",+=\"\n<>#;") && *v != ' '
-        && (!*v || v[strlen(v) - 1] != ' ')) {
-        return v;
-    }
-    o = q = apr_palloc(p, 2 * strlen(v) + 3);
-    *o++ = '"';
-    for (c = v; *c; c++) {
-        if (*c == '"') {
-            *o++ = '"';
-        }
-        *o++ = *c;
-    }
-    *o++ = '"';
-    *o = '\0';
-    return q;
-}
-
-/* The DN as AD writes it: most significant RDN first, "," between RDNs,
- * "+" inside a multi-valued RDN. */
-static const char *dir_dn(apr_pool_t *p, const X509_NAME *name)
-{
-    const char *dn = "";
-    int i, n = X509_NAME_entry_count(name), prev_set = -1;
-
-    for (i = 0; i < n; i++) {
-        X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
-        const char *key = dir_rdn_key(p, X509_NAME_ENTRY_get_object(e));
-        const char *value = dir_rdn_value(p, e);
-        int set = X509_NAME_ENTRY_set(e);
-
-        if (!key || !value) {
-            return NULL;
-        }
-        dn = apr_pstrcat(p, dn, i == 0 ? "" : (set == prev_set ? "+" : ","),
-                         key, "=", value, NULL);
-        prev_set = set;
-    }
-    return dn;
-}
-
-/* The serial as AD writes it: the INTEGER's content bytes, reversed. */
-static const char *dir_serial_reversed(apr_pool_t *p, X509 *x509)
-{
-    const ASN1_INTEGER *serial = X509_get0_serialNumber(x509);
-    unsigned char *der = NULL, *c;
-    int len = i2d_ASN1_INTEGER(serial, NULL);
-    const char *hex;
-
-    if (len <= 2) {
-        return NULL;
-    }
-    der = apr_palloc(p, (apr_size_t)len);
-    c = der;
-    i2d_ASN1_INTEGER(serial, &c);
-    /* skip tag and (short or long form) length */
-    c = der + 2 + ((der[1] & 0x80) ? (der[1] & 0x7f) : 0);
-    hex = dir_hex(p, c, (apr_size_t)(der + len - c), 1, 1);
-    return hex;
-}
-
-/* Values of one kind of subjectAltName entry. */
-static apr_array_header_t *dir_san(apr_pool_t *p, X509 *x509, int type)
-{
-    apr_array_header_t *out = apr_array_make(p, 2, sizeof(const char *));
-    GENERAL_NAMES *names = X509_get_ext_d2i(x509, NID_subject_alt_name,
-                                            NULL, NULL);
-    int i;
-
-    for (i = 0; names && i < sk_GENERAL_NAME_num(names); i++) {
-        GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
-        const ASN1_STRING *s = NULL;
-        char oid[64];
-
-        if (g->type != type) {
-            continue;
-        }
-        if (type == GEN_EMAIL) {
-            s = g->d.rfc822Name;
-        }
-        else if (type == GEN_OTHERNAME
-                 && OBJ_obj2txt(oid, sizeof(oid), g->d.otherName->type_id, 1) > 0
-                 && !strcmp(oid, DIR_UPN_OID)
-                 && g->d.otherName->value->type == V_ASN1_UTF8STRING) {
-            s = g->d.otherName->value->value.utf8string;
-        }
-        if (s && !memchr(ASN1_STRING_get0_data(s), '\0',
-                         (size_t)ASN1_STRING_length(s))) {
-            APR_ARRAY_PUSH(out, const char *) = apr_pstrmemdup(p,
-                (const char *)ASN1_STRING_get0_data(s),
-                (apr_size_t)ASN1_STRING_length(s));
-        }
-    }
-    GENERAL_NAMES_free(names);
-    return out;
-}
+/* The AD strings and the escaping live in certmap_ad.c (no httpd, unit
+ * tested); the SAN values come from the engine's parse. */
 
 /* RFC822: the SAN e-mail names, else the subject's emailAddress. */
-static apr_array_header_t *dir_emails(apr_pool_t *p, X509 *x509)
+static apr_array_header_t *dir_emails(apr_pool_t *p,
+                                      const certmap_cert_t *cert)
 {
-    apr_array_header_t *out = dir_san(p, x509, GEN_EMAIL);
-    const X509_NAME *subject = X509_get_subject_name(x509);
-    int i = -1;
+    apr_array_header_t *out = certmap_cert_san(p, cert, CERTMAP_SAN_EMAIL);
 
-    while (apr_is_empty_array(out)
-           && (i = X509_NAME_get_index_by_NID(subject, NID_pkcs9_emailAddress,
-                                              i)) >= 0) {
-        const char *v = dir_rdn_value(p, X509_NAME_get_entry(subject, i));
-        if (v && *v != '"') {
-            APR_ARRAY_PUSH(out, const char *) = v;
-        }
-    }
-    return out;
-}
-
-/* (|(ATTR=PREFIX v1)(ATTR=PREFIX v2)...), or NULL for no value. */
-static const char *dir_any_of(apr_pool_t *p, const char *attr,
-                              const char *prefix, apr_array_header_t *values)
-{
-    const char *f = "";
-    int i;
-
-    for (i = 0; i < values->nelts; i++) {
-        const char *v = apr_pstrcat(p, prefix,
-                                    APR_ARRAY_IDX(values, i, const char *),
-                                    NULL);
-        f = apr_pstrcat(p, f, "(", attr, "=", dir_escape_str(p, v), ")",
-                        NULL);
-    }
-    return values->nelts ? apr_pstrcat(p, "(|", f, ")", NULL) : NULL;
-}
-
-static const char *dir_x509(apr_pool_t *p, const char *attr,
-                            const char *value)
-{
-    return value ? apr_pstrcat(p, "(", attr, "=",
-                               dir_escape_str(p, value), ")", NULL)
-                 : NULL;
+    return apr_is_empty_array(out)
+           ? certmap_ad_subject_emails(p, certmap_cert_x509(cert)) : out;
 }
 
 /* Certificate: the DER as an octet string (Active Directory), or in
@@ -531,7 +322,7 @@ static const char *dir_cert_filter(apr_pool_t *p, X509 *x509)
 {
     unsigned char *der = NULL;
     int len = i2d_X509(x509, &der);
-    const char *escaped, *issuer, *serial;
+    const char *escaped, *issuer, *serial, *gser;
     BIGNUM *bn;
     char *dec;
     X509_NAME *name = X509_get_issuer_name(x509);
@@ -542,7 +333,7 @@ static const char *dir_cert_filter(apr_pool_t *p, X509 *x509)
     if (len <= 0) {
         return NULL;
     }
-    escaped = dir_escape(p, der, (apr_size_t)len);
+    escaped = certmap_ad_escape(p, der, (apr_size_t)len);
     OPENSSL_free(der);
     bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x509), NULL);
     dec = bn ? BN_bn2dec(bn) : NULL;
@@ -559,19 +350,22 @@ static const char *dir_cert_filter(apr_pool_t *p, X509 *x509)
     BIO_free(bio);
     /* GSER string: double the quotes inside the issuer DN */
     issuer = ap_escape_quotes(p, issuer);
+    gser = apr_pstrcat(p, "{ serialNumber ", serial, ", issuer "
+                       "rdnSequence:\"", issuer, "\" }", NULL);
     return apr_pstrcat(p, "(|(userCertificate;binary=", escaped, ")",
                        "(userCertificate=",
-                       dir_escape_str(p, apr_pstrcat(p, "{ serialNumber ",
-                           serial, ", issuer rdnSequence:\"", issuer,
-                           "\" }", NULL)),
+                       certmap_ad_escape(p, (const unsigned char *)gser,
+                                         strlen(gser)),
                        "))", NULL);
 }
 
 static const char *dir_method_filter(apr_pool_t *p, dir_method_e method,
-                                     const char *attr, X509 *x509)
+                                     const char *attr,
+                                     const certmap_cert_t *cert)
 {
-    const char *issuer = dir_dn(p, X509_get_issuer_name(x509));
-    const char *subject = dir_dn(p, X509_get_subject_name(x509));
+    X509 *x509 = certmap_cert_x509(cert);
+    const char *issuer = certmap_ad_dn(p, X509_get_issuer_name(x509));
+    const char *subject = certmap_ad_dn(p, X509_get_subject_name(x509));
     unsigned char sha1[EVP_MAX_MD_SIZE];
     unsigned int sha1_len = 0;
     const ASN1_OCTET_STRING *ski;
@@ -580,14 +374,14 @@ static const char *dir_method_filter(apr_pool_t *p, dir_method_e method,
     case DIR_CERTIFICATE:
         return dir_cert_filter(p, x509);
     case DIR_ISSUER_SERIAL: {
-        const char *sr = dir_serial_reversed(p, x509);
-        return issuer && sr ? dir_x509(p, attr, apr_pstrcat(p, "X509:<I>",
+        const char *sr = certmap_ad_serial_reversed(p, x509);
+        return issuer && sr ? certmap_ad_assertion(p, attr, apr_pstrcat(p, "X509:<I>",
                                        issuer, "<SR>", sr, NULL)) : NULL;
     }
     case DIR_SKI:
         ski = X509_get0_subject_key_id(x509);
-        return ski ? dir_x509(p, attr, apr_pstrcat(p, "X509:<SKI>",
-                              dir_hex(p, ASN1_STRING_get0_data(ski),
+        return ski ? certmap_ad_assertion(p, attr, apr_pstrcat(p,
+                              "X509:<SKI>", certmap_ad_hex(p, ASN1_STRING_get0_data(ski),
                                       (apr_size_t)ASN1_STRING_length(ski),
                                       0, 0), NULL)) : NULL;
     case DIR_SHA1_PUKEY:
@@ -596,19 +390,26 @@ static const char *dir_method_filter(apr_pool_t *p, dir_method_e method,
         if (!X509_digest(x509, EVP_sha1(), sha1, &sha1_len)) {
             return NULL;
         }
-        return dir_x509(p, attr, apr_pstrcat(p, "X509:<SHA1-PUKEY>",
-                        dir_hex(p, sha1, sha1_len, 0, 0), NULL));
+        return certmap_ad_assertion(p, attr, apr_pstrcat(p,
+                        "X509:<SHA1-PUKEY>",
+                        certmap_ad_hex(p, sha1, sha1_len, 0, 0), NULL));
     case DIR_ISSUER_SUBJECT:
-        return issuer && subject ? dir_x509(p, attr, apr_pstrcat(p,
+        return issuer && subject ? certmap_ad_assertion(p, attr,
+                   apr_pstrcat(p,
                    "X509:<I>", issuer, "<S>", subject, NULL)) : NULL;
     case DIR_SUBJECT:
-        return subject ? dir_x509(p, attr, apr_pstrcat(p, "X509:<S>",
+        return subject ? certmap_ad_assertion(p, attr,
+                                  apr_pstrcat(p, "X509:<S>",
                                   subject, NULL)) : NULL;
     case DIR_RFC822:
-        return dir_any_of(p, attr, "X509:<RFC822>", dir_emails(p, x509));
+        return certmap_ad_any_of(p, attr, "X509:<RFC822>",
+                                 dir_emails(p, cert));
     case DIR_UPN:
-        return dir_any_of(p, "userPrincipalName", "",
-                          dir_san(p, x509, GEN_OTHERNAME));
+        return certmap_ad_any_of(p, "userPrincipalName", "",
+                                 certmap_cert_san(p, cert, CERTMAP_SAN_UPN));
+    case DIR_SID:
+        /* KB5014754's strong mapping: the SID the CA wrote */
+        return certmap_ad_sid_filter(p, x509);
     }
     return NULL;
 }
@@ -680,6 +481,7 @@ typedef struct {
     const certmap_dir_conf_t *dc;
     util_ldap_connection_t *ldc;
     X509 *x509;
+    const certmap_cert_t *cert;
     int found;                  /* entries accepted by this method */
     const char *account;        /* of the first one */
     const char *dns;            /* their DNs, for the log */
@@ -786,7 +588,7 @@ static certmap_outcome_e dir_run_methods(dir_search_t *s,
         dir_method_e method = dc->dir_match
             ? (dir_method_e)APR_ARRAY_IDX(dc->dir_match, i, int)
             : dir_default_methods[i];
-        const char *f = dir_method_filter(r->pool, method, attr, s->x509);
+        const char *f = dir_method_filter(r->pool, method, attr, s->cert);
 
         if (!f) {
             continue;       /* the certificate has nothing of that kind */
@@ -837,7 +639,8 @@ static certmap_outcome_e dir_run_methods(dir_search_t *s,
  * back.  An error drops the binding so the next request connects anew. */
 static certmap_outcome_e dir_lookup(request_rec *r,
                                     const certmap_dir_conf_t *dc,
-                                    X509 *x509, const char **account,
+                                    const certmap_cert_t *cert,
+                                    const char **account,
                                     const char **reason)
 {
     const struct certmap_dir_url *url = dc->dir_url;
@@ -864,7 +667,8 @@ static certmap_outcome_e dir_lookup(request_rec *r,
     memset(&s, 0, sizeof(s));
     s.r = r;
     s.dc = dc;
-    s.x509 = x509;
+    s.x509 = certmap_cert_x509(cert);
+    s.cert = cert;
     s.ldc = fn_find(r, url->host, url->port, dc->dir_bind_dn,
                     dc->dir_bind_password, always, url->secure);
     if (!s.ldc) {
@@ -934,7 +738,7 @@ certmap_outcome_e certmap_directory_map(request_rec *r,
         *m = dir_mapping(r, dc, account);
         return CERTMAP_GRANTED;
     }
-    outcome = dir_lookup(r, dc, certmap_cert_x509(cert), &account, reason);
+    outcome = dir_lookup(r, dc, cert, &account, reason);
     if (outcome == CERTMAP_GRANTED) {
         dir_cache_store(r, dc, cert, timeout, account);
         *m = dir_mapping(r, dc, account);

@@ -29,11 +29,13 @@ static void certmap_dump_settings(apr_pool_t *p, const certmap_dir_conf_t *dc)
            certmap_dump_onoff(dc->one_to_one, 1),
            certmap_dump_onoff(dc->many_to_one, 1),
            certmap_dump_onoff(dc->inherit, 1));
-    printf("    PAM %s, service %s, logon cache %ds; default domain %s\n",
+    printf("    PAM %s, service %s, logon cache %ds, logon timeout %ds; "
+           "default domain %s\n",
            certmap_dump_onoff(dc->pam, 1),
            dc->pam_service ? dc->pam_service : CERTMAP_DEFAULT_PAM_SERVICE,
            dc->logon_cache_timeout == CERTMAP_UNSET
                ? CERTMAP_DEFAULT_CACHE_TIMEOUT : dc->logon_cache_timeout,
+           certmap_conf_logon_timeout(dc),
            dc->default_domain ? dc->default_domain : "(none)");
     certmap_directory_dump(p, dc);
 }
@@ -70,6 +72,10 @@ static void certmap_dump_many_to_one(apr_pool_t *p,
            m->password ? " password ***" : "", m->file, m->line);
     if (m->description) {
         printf("          description: %s\n", m->description);
+    }
+    if (m->user_template) {
+        printf("          user from the certificate: %s\n",
+               certmap_template_text(p, m->user_template));
     }
     if (!m->rules || apr_is_empty_array(m->rules)) {
         printf("          (no rules: matches every trusted certificate)\n");
@@ -155,12 +161,14 @@ static void certmap_dump_server(apr_pool_t *p, server_rec *s, int is_main)
     const certmap_srv_conf_t *sc =
         ap_get_module_config(s->module_config, &certmap_module);
 
-    printf("%s %s:%u (%s:%d)%s\n", is_main ? "Main server" : "VirtualHost",
+    printf("%s %s:%u (%s:%d)%s%s\n", is_main ? "Main server" : "VirtualHost",
            s->server_hostname ? s->server_hostname : "*", s->port,
            s->defn_name ? s->defn_name : "?", s->defn_line_number,
            sc->invalid_certs == CERTMAP_INVALID_REJECT
                ? " CertMapInvalidCerts Reject"
-               : " CertMapInvalidCerts Report");
+               : " CertMapInvalidCerts Report",
+           is_main ? apr_psprintf(p, "; CertMapLogonSlots %d",
+                                  certmap_conf_logon_slots(sc)) : "");
     certmap_proxy_dump(s);
     certmap_dump_scope(p, is_main ? "(server)" : "(virtual host)",
                        s->lookup_defaults);

@@ -185,6 +185,12 @@ static void certmap_explain_trace(apr_pool_t *p, const certmap_dir_conf_t *dc,
             printf("    many-to-one '%s' (%s:%u): disabled "
                    "(CertMapEnabled Off)\n", m->name, m->file, m->line);
         }
+        else if (step->no_name) {
+            printf("    many-to-one '%s' (%s:%u): no match, the rules "
+                   "match but CertMapUser %s gives no name\n", m->name,
+                   m->file, m->line,
+                   certmap_template_text(p, m->user_template));
+        }
         else {
             printf("    many-to-one '%s' (%s:%u): no match, failed "
                    "CertMapRule %s\n", m->name, m->file, m->line,
@@ -210,9 +216,10 @@ static void certmap_explain_refusal(certmap_outcome_e outcome,
 
 static void certmap_explain_verdict(apr_pool_t *p,
                                     const certmap_dir_conf_t *dc,
-                                    const certmap_mapping_t *m)
+                                    const certmap_mapping_t *m,
+                                    const certmap_cert_t *cert)
 {
-    const char *account, *by;
+    const char *account, *by, *name, *why;
 
     if (!m) {
         certmap_explain_refusal(CERTMAP_NOT_MAPPED, "no mapping matched");
@@ -226,14 +233,25 @@ static void certmap_explain_verdict(apr_pool_t *p,
                                 apr_psprintf(p, "%s denies", by));
         return;
     }
-    account = certmap_conf_account(p, dc, m->user);
+    name = m->user;
+    if (m->user_template) {
+        if (certmap_template_expand(p, m->user_template, cert, &name, &why)
+            != CERTMAP_NAME_OK) {
+            certmap_explain_refusal(CERTMAP_NOT_MAPPED,
+                                    apr_psprintf(p, "%s: %s", by, why));
+            return;
+        }
+        printf("    user: CertMapUser %s gives '%s'\n",
+               certmap_template_text(p, m->user_template), name);
+    }
+    account = certmap_conf_account(p, dc, name);
     if (!certmap_explain_flag(dc->pam, 1)) {
         printf("    outcome: mapped to '%s' by %s; PAM Off: the user is "
                "set from the mapping alone\n", account, by);
         return;
     }
     printf("    outcome: mapped to '%s' by %s; then PAM service '%s' logs "
-           "on as '%s' (%s) -- PAM is not run by explain\n", m->user, by,
+           "on as '%s' (%s) -- PAM is not run by explain\n", name, by,
            dc->pam_service ? dc->pam_service : CERTMAP_DEFAULT_PAM_SERVICE,
            account, m->password ? "password and account check"
                                 : "account check only");
@@ -296,7 +314,7 @@ static void certmap_explain_outcome(apr_pool_t *p,
     if (!m || !certmap_explain_is_one_to_one(m)) {
         certmap_explain_trace(p, dc, trace, m);
     }
-    certmap_explain_verdict(p, dc, m);
+    certmap_explain_verdict(p, dc, m, facts->cert);
 }
 
 /* ---- servers and sections ----------------------------------------------- */

@@ -18,6 +18,7 @@
 #include <openssl/ssl.h>
 
 #include "certmap_rules.h"
+#include "certmap_pam.h"
 
 APLOG_USE_MODULE(certmap);
 
@@ -69,6 +70,7 @@ typedef struct {
     int pam;                        /* CertMapPAM */
     const char *pam_service;        /* CertMapPAMService */
     int logon_cache_timeout;        /* CertMapLogonCacheTimeout, seconds */
+    int logon_timeout;              /* CertMapLogonTimeout, seconds */
     certmap_mapping_t *building;    /* <CertMapManyToOne> being read */
     /* directory mapping (certmap_directory.c) */
     int dir_enabled;                        /* CertMapDirectory */
@@ -92,6 +94,7 @@ typedef struct {
     const char *cache_spec;         /* "provider[:args]" as configured */
     const ap_socache_provider_t *cache_provider;
     ap_socache_instance_t *cache;
+    int logon_slots;                /* CertMapLogonSlots (main server) */
     /* behind a TLS-terminating proxy (certmap_proxy.c); NULL: none */
     struct certmap_proxy_conf *proxy;
 } certmap_srv_conf_t;
@@ -402,5 +405,29 @@ void certmap_cache_put(request_rec *r,
                        const unsigned char key[CERTMAP_CACHE_KEY_LEN],
                        int timeout, const unsigned char *payload,
                        apr_size_t payload_len);
+
+/* ---- certmap_logon_helper.c -------------------------------------------- */
+
+/* CertMapLogonTimeout (dir) and CertMapLogonSlots (main server only). */
+const char *certmap_logon_set_timeout(cmd_parms *cmd, void *dcv,
+                                      const char *arg);
+const char *certmap_logon_set_slots(cmd_parms *cmd, void *dummy,
+                                    const char *arg);
+
+/* Effective values, defaults resolved (10 s; 8 slots). */
+int certmap_conf_logon_timeout(const certmap_dir_conf_t *dc);
+int certmap_conf_logon_slots(const certmap_srv_conf_t *sc);
+
+/* Starts the logon helper from httpd's parent (not in the first,
+ * checking configuration pass). */
+int certmap_logon_helper_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                     apr_pool_t *ptemp, server_rec *s);
+
+/* One PAM logon, run by the logon helper: the result of certmap_pam_logon
+ * there, or CERTMAP_PAM_ERROR (logged) when no answer came within
+ * CertMapLogonTimeout or the helper could not be asked. */
+certmap_pam_result_e certmap_logon_helper_logon(
+    request_rec *r, const certmap_dir_conf_t *dc, const certmap_logon_t *l,
+    int *pam_status, char *message, size_t message_len);
 
 #endif /* CERTMAP_PRIVATE_H */

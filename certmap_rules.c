@@ -5,7 +5,19 @@
  * files), keeps the per-scope mapping tables with their indexes, parses
  * client certificates once, and finds the mapping for a certificate.
  *
- * Only OpenSSL, APR/apr-util and libunistring are used, never httpd.
+ * Only OpenSSL, APR/apr-util, libunistring and PCRE2 (CertMapUserMatch)
+ * are used, never httpd.
+ *
+ * Beyond IIS, rules also read the Subject Alternative Names (field SAN,
+ * each kind a one-byte pseudo attribute type), the extended key usage,
+ * the key usage bits and the certificate policies (fields EKU, KeyUsage,
+ * Policy: values in canonical text, dotted OIDs or key usage keywords,
+ * compared exactly).  All of them are parsed once with the certificate
+ * and filed under the same index keys as name attributes, so the index
+ * below serves them unchanged; EKU, KeyUsage and Policy weigh like Issuer
+ * values (every client of a CA shares them).  A CertMapUser template is
+ * part of a mapping's match: a certificate without the value it names
+ * does not match it.
  *
  * Indexes.  One-to-one mappings sit in an open-addressing table keyed by
  * the SHA-256 of the DER (the DER itself is not kept), so a lookup is O(1)
@@ -49,6 +61,12 @@
 #include <openssl/pem.h>
 #include <openssl/objects.h>
 #include <openssl/bn.h>
+#include <openssl/x509v3.h>
+
+#include <arpa/inet.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include <unistr.h>
 #include <unicase.h>
@@ -117,8 +135,8 @@ typedef struct {
 struct certmap_cert {
     X509 *x509;
     unsigned char sha256[CERTMAP_SHA256_LEN];
-    const cert_attr_t *attrs[2];    /* by certmap_field_e */
-    int nattrs[2];
+    const cert_attr_t *attrs[CERTMAP_NFIELDS];  /* by certmap_field_e */
+    int nattrs[CERTMAP_NFIELDS];
 };
 
 /* Which prefix or suffix keys a table holds for one (field, case mode,
@@ -153,10 +171,59 @@ struct certmap_table {
 
 /* ---- small helpers ----------------------------------------------------- */
 
+static const char *const field_names[CERTMAP_NFIELDS] = {
+    "Subject", "Issuer", "SAN", "EKU", "KeyUsage", "Policy"
+};
+
 static const char *field_name(certmap_field_e field)
 {
-    return field == CERTMAP_ISSUER ? "Issuer" : "Subject";
+    return field_names[field];
 }
+
+/* Rules on the extended key usage, key usage and policies name one value
+ * and take no criteria: they compare exactly. */
+static int field_is_flag(certmap_field_e field)
+{
+    return field == CERTMAP_EKU || field == CERTMAP_KEY_USAGE
+           || field == CERTMAP_POLICY;
+}
+
+/* A SAN kind is filed as a one-byte pseudo type, never equal to a real
+ * attribute type (those compare under their own field anyway). */
+static const struct {
+    const char *keyword;
+    unsigned char type[1];
+} san_kinds[] = {
+    { "Email", { 'E' } }, { "UPN", { 'U' } }, { "DNS", { 'D' } },
+    { "URI", { 'R' } }, { "IP", { 'I' } },
+};
+#define CERTMAP_NSAN ((int)(sizeof(san_kinds) / sizeof(san_kinds[0])))
+
+/* The key usage bits a rule may name, in the order of RFC 5280 4.2.1.3. */
+static const struct {
+    const char *keyword;
+    int bit;
+} key_usages[] = {
+    { "digitalSignature", 0 }, { "nonRepudiation", 1 },
+    { "keyEncipherment", 2 }, { "dataEncipherment", 3 },
+    { "keyAgreement", 4 },
+};
+#define CERTMAP_NKU ((int)(sizeof(key_usages) / sizeof(key_usages[0])))
+
+/* Extended key usage names; anything else is a dotted OID. */
+static const struct {
+    const char *keyword;
+    const char *oid;
+} eku_names[] = {
+    { "clientAuth", "1.3.6.1.5.5.7.3.2" },
+    { "serverAuth", "1.3.6.1.5.5.7.3.1" },
+    { "emailProtection", "1.3.6.1.5.5.7.3.4" },
+    { "smartcardLogon", "1.3.6.1.4.1.311.20.2.2" },
+};
+#define CERTMAP_NEKU ((int)(sizeof(eku_names) / sizeof(eku_names[0])))
+
+#define CERTMAP_UPN_OID "1.3.6.1.4.1.311.20.2.3"
+
 
 /* Case folding: every code point c becomes uc_tolower(uc_toupper(c)).
  * That equates both members of every Unicode simple case pair, including
@@ -292,16 +359,16 @@ static const struct {
 static const char *compile_field(apr_pool_t *p, const char *text,
                                  certmap_field_e *field)
 {
-    if (text && strcasecmp(text, "Subject") == 0) {
-        *field = CERTMAP_SUBJECT;
-        return NULL;
+    int i;
+
+    for (i = 0; text && i < CERTMAP_NFIELDS; i++) {
+        if (strcasecmp(text, field_names[i]) == 0) {
+            *field = (certmap_field_e)i;
+            return NULL;
+        }
     }
-    if (text && strcasecmp(text, "Issuer") == 0) {
-        *field = CERTMAP_ISSUER;
-        return NULL;
-    }
-    return apr_psprintf(p, "unknown field '%s' (expected Subject or Issuer)",
-                        text ? text : "");
+    return apr_psprintf(p, "unknown field '%s' (expected Subject, Issuer, "
+                        "SAN, EKU, KeyUsage or Policy)", text ? text : "");
 }
 
 /* Digits and single dots, at least two arcs: "2.5.4.3". */
@@ -355,11 +422,114 @@ static const char *compile_oid(apr_pool_t *p, const char *text,
     return NULL;
 }
 
+static const char *compile_san_kind(apr_pool_t *p, const char *text,
+                                    certmap_rule_t *rule)
+{
+    int i;
+
+    for (i = 0; text && i < CERTMAP_NSAN; i++) {
+        if (strcasecmp(text, san_kinds[i].keyword) == 0) {
+            rule->oid = san_kinds[i].type;
+            rule->oid_len = 1;
+            rule->nid = NID_undef;
+            rule->subfield = san_kinds[i].keyword;
+            return NULL;
+        }
+    }
+    return apr_psprintf(p, "unknown SAN kind '%s' (expected Email, UPN, "
+                        "DNS, URI or IP)", text ? text : "");
+}
+
+/* The canonical dotted text of a dotted OID, or NULL. */
+static const char *canonical_oid(apr_pool_t *p, const char *text)
+{
+    ASN1_OBJECT *obj;
+    char buf[CERTMAP_MAX_OID_TEXT + 1];
+    int n;
+
+    if (!looks_like_dotted_oid(text)
+        || (obj = OBJ_txt2obj(text, 1)) == NULL) {
+        ERR_clear_error();
+        return NULL;
+    }
+    n = OBJ_obj2txt(buf, sizeof(buf), obj, 1);
+    ASN1_OBJECT_free(obj);
+    ERR_clear_error();
+    return n > 0 && n < (int)sizeof(buf) ? apr_pstrdup(p, buf) : NULL;
+}
+
+/* EKU, KeyUsage and Policy rules: one value, compared exactly with the
+ * certificate's values in the same canonical form (dotted OIDs, key
+ * usage keywords). */
+static const char *compile_flag(apr_pool_t *p, const char *text,
+                                const char *criteria, const char *casemode,
+                                certmap_rule_t *rule)
+{
+    const char *value = NULL;
+    int i;
+
+    if (criteria != NULL || casemode != NULL) {
+        return apr_psprintf(p, "%s takes exactly one value",
+                            field_name(rule->field));
+    }
+    if (text == NULL || *text == '\0') {
+        text = "";
+    }
+    else if (rule->field == CERTMAP_KEY_USAGE) {
+        for (i = 0; i < CERTMAP_NKU; i++) {
+            if (strcasecmp(text, key_usages[i].keyword) == 0) {
+                value = key_usages[i].keyword;
+                text = value;
+            }
+        }
+    }
+    else {
+        for (i = 0; rule->field == CERTMAP_EKU && i < CERTMAP_NEKU; i++) {
+            if (strcasecmp(text, eku_names[i].keyword) == 0) {
+                value = eku_names[i].oid;
+                text = eku_names[i].keyword;
+            }
+        }
+        if (value == NULL) {
+            value = canonical_oid(p, text);
+        }
+    }
+    if (value == NULL) {
+        switch (rule->field) {
+        case CERTMAP_KEY_USAGE:
+            return apr_psprintf(p, "unknown key usage '%s' (expected "
+                                "digitalSignature, nonRepudiation, "
+                                "keyEncipherment, dataEncipherment or "
+                                "keyAgreement)", text);
+        case CERTMAP_EKU:
+            return apr_psprintf(p, "unknown extended key usage '%s' "
+                                "(expected clientAuth, serverAuth, "
+                                "emailProtection, smartcardLogon or a "
+                                "dotted OID)", text);
+        default:
+            return apr_psprintf(p, "bad policy OID '%s' (expected a dotted "
+                                "OID such as 2.23.140.1.2.1)", text);
+        }
+    }
+    rule->oid = (const unsigned char *)"";
+    rule->oid_len = 0;
+    rule->nid = NID_undef;
+    rule->subfield = apr_pstrdup(p, text);
+    rule->kind = CRITERIA_EXACT;
+    rule->criteria = NULL;
+    rule->pattern = value;
+    rule->pattern_len = strlen(value);
+    return NULL;
+}
+
 static const char *compile_subfield(apr_pool_t *p, const char *text,
                                     certmap_rule_t *rule)
 {
     apr_size_t i;
 
+    if (rule->field == CERTMAP_SAN) {
+        return compile_san_kind(p, text, rule);
+    }
     if (text == NULL || *text == '\0') {
         text = "";
     }
@@ -440,10 +610,25 @@ const char *certmap_rule_compile(apr_pool_t *p, const char *field,
     certmap_rule_t *r = apr_pcalloc(p, sizeof(*r));
     const char *err;
 
-    if ((err = compile_field(p, field, &r->field))
-        || (err = compile_subfield(p, subfield, r))
-        || (err = compile_casemode(p, casemode, &r->case_insensitive))
-        || (err = compile_criteria(p, criteria, r))) {
+    if ((err = compile_field(p, field, &r->field))) {
+        return err;
+    }
+    if (field_is_flag(r->field)) {
+        if ((err = compile_flag(p, subfield, criteria, casemode, r))) {
+            return err;
+        }
+        *rule = r;
+        return NULL;
+    }
+    if ((err = compile_subfield(p, subfield, r))
+        || (err = compile_casemode(p, casemode, &r->case_insensitive))) {
+        return err;
+    }
+    /* host names are IA5 and compare without case, always */
+    if (r->field == CERTMAP_SAN && r->oid[0] == 'D') {
+        r->case_insensitive = 1;
+    }
+    if ((err = compile_criteria(p, criteria, r))) {
         return err;
     }
     *rule = r;
@@ -471,6 +656,10 @@ static const char *quote_criteria(apr_pool_t *p, const char *s)
 
 const char *certmap_rule_text(apr_pool_t *p, const certmap_rule_t *rule)
 {
+    if (field_is_flag(rule->field)) {
+        return apr_pstrcat(p, field_name(rule->field), " ", rule->subfield,
+                           NULL);
+    }
     return apr_pstrcat(p, field_name(rule->field), " ", rule->subfield, " ",
                        quote_criteria(p, rule->criteria),
                        rule->case_insensitive ? " CaseInsensitive" : "",
@@ -541,6 +730,24 @@ static int rule_matches(const certmap_rule_t *rule,
     return 0;
 }
 
+static certmap_name_e expand_name(const certmap_template_t *t,
+                                  const certmap_cert_t *cert, char *buf,
+                                  apr_size_t size, apr_size_t *start,
+                                  apr_size_t *len);
+
+/* Does m's user template give a name for cert (a bad one included: that
+ * mapping wins and the name is refused)?  True without a template. */
+static int template_gives_name(const certmap_mapping_t *m,
+                               const certmap_cert_t *cert)
+{
+    char buf[4 * CERTMAP_MAX_ACCOUNT + 2];
+    apr_size_t start, len;
+
+    return m->user_template == NULL
+           || expand_name(m->user_template, cert, buf, sizeof(buf), &start,
+                          &len) != CERTMAP_NAME_NONE;
+}
+
 /* The first rule of m that fails for cert, or NULL when all match. */
 static const certmap_rule_t *first_failed_rule(const certmap_mapping_t *m,
                                                const certmap_cert_t *cert)
@@ -563,7 +770,314 @@ static const certmap_rule_t *first_failed_rule(const certmap_mapping_t *m,
 static int mapping_matches(const certmap_mapping_t *m,
                            const certmap_cert_t *cert)
 {
-    return m->enabled && first_failed_rule(m, cert) == NULL;
+    return m->enabled && first_failed_rule(m, cert) == NULL
+           && template_gives_name(m, cert);
+}
+
+/* ---- account templates ---------------------------------------------------- */
+
+/* One piece of a template: literal text, or the first value of a
+ * sub-field (a compiled rule used as a selector only). */
+typedef struct {
+    const char *literal;
+    apr_size_t literal_len;
+    const certmap_rule_t *select;
+} template_part_t;
+
+struct certmap_template {
+    const char *text;
+    const char *regex_text;
+    apr_array_header_t *parts;          /* of template_part_t */
+    pcre2_code *regex;
+    apr_uint32_t captures;
+};
+
+static apr_status_t free_regex(void *data)
+{
+    pcre2_code_free(data);
+    return APR_SUCCESS;
+}
+
+static void add_literal(apr_pool_t *p, certmap_template_t *t, const char *s,
+                        apr_size_t n)
+{
+    template_part_t *part;
+
+    if (n == 0) {
+        return;
+    }
+    part = apr_array_push(t->parts);
+    part->literal = apr_pstrmemdup(p, s, n);
+    part->literal_len = n;
+    part->select = NULL;
+}
+
+/* "Subject:CN", "Issuer:O", "SAN:UPN" (Email, UPN or DNS). */
+static const char *compile_selector(apr_pool_t *p, const char *spec,
+                                    certmap_template_t *t)
+{
+    const char *colon = strchr(spec, ':');
+    certmap_rule_t *r = apr_pcalloc(p, sizeof(*r));
+    template_part_t *part;
+    const char *err;
+
+    if (colon == NULL) {
+        return apr_psprintf(p, "'%%{%s}' is not FIELD:SUBFIELD", spec);
+    }
+    if ((err = compile_field(p, apr_pstrndup(p, spec, colon - spec),
+                             &r->field))) {
+        return err;
+    }
+    if (field_is_flag(r->field)) {
+        return apr_psprintf(p, "'%%{%s}': a template takes Subject, Issuer "
+                            "or SAN", spec);
+    }
+    if ((err = compile_subfield(p, colon + 1, r))) {
+        return err;
+    }
+    if (r->field == CERTMAP_SAN && r->oid[0] != 'E' && r->oid[0] != 'U'
+        && r->oid[0] != 'D') {
+        return apr_psprintf(p, "'%%{%s}': a template takes SAN Email, UPN "
+                            "or DNS", spec);
+    }
+    part = apr_array_push(t->parts);
+    part->literal = NULL;
+    part->literal_len = 0;
+    part->select = r;
+    return NULL;
+}
+
+static const char *compile_regex(apr_pool_t *p, const char *regex,
+                                 certmap_template_t *t)
+{
+    int code;
+    PCRE2_SIZE offset;
+    PCRE2_UCHAR msg[160];
+
+    t->regex = pcre2_compile((PCRE2_SPTR)regex, PCRE2_ZERO_TERMINATED,
+                             PCRE2_UTF, &code, &offset, NULL);
+    if (t->regex == NULL) {
+        pcre2_get_error_message(code, msg, sizeof(msg));
+        return apr_psprintf(p, "bad regular expression '%s' at offset %lu: "
+                            "%s", regex, (unsigned long)offset,
+                            (const char *)msg);
+    }
+    apr_pool_cleanup_register(p, t->regex, free_regex,
+                              apr_pool_cleanup_null);
+    if (pcre2_pattern_info(t->regex, PCRE2_INFO_CAPTURECOUNT,
+                           &t->captures) != 0) {
+        t->captures = 0;
+    }
+    t->regex_text = apr_pstrdup(p, regex);
+    return NULL;
+}
+
+const char *certmap_template_compile(apr_pool_t *p, const char *text,
+                                     const char *regex,
+                                     certmap_template_t **tpl)
+{
+    certmap_template_t *t;
+    const char *s, *open, *close, *err;
+
+    *tpl = NULL;
+    if (text == NULL || !is_valid_utf8(text, strlen(text))) {
+        return "the user name is not valid UTF-8";
+    }
+    if (strstr(text, "%{") == NULL && regex == NULL) {
+        return NULL;
+    }
+    t = apr_pcalloc(p, sizeof(*t));
+    t->text = apr_pstrdup(p, text);
+    t->parts = apr_array_make(p, 2, sizeof(template_part_t));
+    for (s = text; (open = strstr(s, "%{")) != NULL; s = close + 1) {
+        close = strchr(open, '}');
+        if (close == NULL) {
+            return apr_psprintf(p, "'%s': %%{ without }", text);
+        }
+        add_literal(p, t, s, (apr_size_t)(open - s));
+        if ((err = compile_selector(p, apr_pstrndup(p, open + 2,
+                                                    close - open - 2), t))) {
+            return err;
+        }
+    }
+    add_literal(p, t, s, strlen(s));
+    if (regex && (err = compile_regex(p, regex, t))) {
+        return err;
+    }
+    *tpl = t;
+    return NULL;
+}
+
+const char *certmap_template_text(apr_pool_t *p,
+                                  const certmap_template_t *tpl)
+{
+    if (tpl->regex_text == NULL) {
+        return tpl->text;
+    }
+    return apr_pstrcat(p, tpl->text, " matching ",
+                       quote_criteria(p, tpl->regex_text), NULL);
+}
+
+/* The first value of the selector's sub-field, or NULL when there is
+ * none; its value is NULL when it can never be used (NUL, undecodable). */
+static const cert_attr_t *first_value(const certmap_rule_t *sel,
+                                      const certmap_cert_t *cert)
+{
+    const cert_attr_t *a = cert->attrs[sel->field];
+    int i;
+
+    for (i = 0; i < cert->nattrs[sel->field]; i++) {
+        if (same_type(&a[i], sel)) {
+            return &a[i];
+        }
+    }
+    return NULL;
+}
+
+static int append(char *buf, apr_size_t size, apr_size_t *len,
+                  const char *s, apr_size_t n)
+{
+    if (n > size - 1 - *len) {
+        return 0;
+    }
+    memcpy(buf + *len, s, n);
+    *len += n;
+    return 1;
+}
+
+/* The name before the safety checks, in buf[*start, *start + *len);
+ * allocates nothing but the regex's match data.  A value present but
+ * unusable, or a text too long for buf, is CERTMAP_NAME_BAD: the
+ * mapping wins and the request is refused. */
+static certmap_name_e expand_name(const certmap_template_t *t,
+                                  const certmap_cert_t *cert, char *buf,
+                                  apr_size_t size, apr_size_t *start,
+                                  apr_size_t *len)
+{
+    pcre2_match_data *md;
+    PCRE2_SIZE *ov;
+    int i, rc;
+
+    *start = *len = 0;
+    for (i = 0; i < t->parts->nelts; i++) {
+        const template_part_t *part = &APR_ARRAY_IDX(t->parts, i,
+                                                     template_part_t);
+        const cert_attr_t *a;
+
+        if (part->select == NULL) {
+            if (!append(buf, size, len, part->literal, part->literal_len)) {
+                return CERTMAP_NAME_BAD;
+            }
+            continue;
+        }
+        if ((a = first_value(part->select, cert)) == NULL) {
+            return CERTMAP_NAME_NONE;
+        }
+        if (a->value == NULL
+            || !append(buf, size, len, a->value, a->value_len)) {
+            return CERTMAP_NAME_BAD;
+        }
+    }
+    buf[*len] = '\0';
+    if (t->regex == NULL) {
+        return CERTMAP_NAME_OK;
+    }
+    md = pcre2_match_data_create_from_pattern(t->regex, NULL);
+    if (md == NULL) {
+        return CERTMAP_NAME_BAD;
+    }
+    rc = pcre2_match(t->regex, (PCRE2_SPTR)buf, *len, 0, 0, md, NULL);
+    if (rc < 0) {
+        pcre2_match_data_free(md);
+        return rc == PCRE2_ERROR_NOMATCH ? CERTMAP_NAME_NONE
+                                         : CERTMAP_NAME_BAD;
+    }
+    if (t->captures > 0) {
+        ov = pcre2_get_ovector_pointer(md);
+        if (ov[2] == PCRE2_UNSET || ov[3] < ov[2]) {
+            pcre2_match_data_free(md);
+            return CERTMAP_NAME_BAD;
+        }
+        *start = ov[2];
+        *len = ov[3] - ov[2];
+    }
+    pcre2_match_data_free(md);
+    return CERTMAP_NAME_OK;
+}
+
+/* Why a name never logs on, or NULL when it may. */
+static const char *bad_name(const char *s, apr_size_t n)
+{
+    apr_size_t i = 0;
+
+    if (n == 0) {
+        return "it is empty";
+    }
+    if (n > CERTMAP_MAX_ACCOUNT) {
+        return "it is longer than 256 bytes";
+    }
+    if (s[0] == '-') {
+        return "it starts with '-'";
+    }
+    while (i < n) {
+        ucs4_t c;
+        int len = u8_mbtoucr(&c, (const uint8_t *)s + i, n - i);
+
+        if (len <= 0) {
+            return "it is not valid UTF-8";
+        }
+        if (c == 0) {
+            return "it holds a NUL";
+        }
+        if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) {
+            return "it holds a control character";
+        }
+        if (c == '/') {
+            return "it holds a '/'";
+        }
+        i += (apr_size_t)len;
+    }
+    return NULL;
+}
+
+static const char *escape_for_log(apr_pool_t *p, const char *s,
+                                  apr_size_t n);
+
+certmap_name_e certmap_template_expand(apr_pool_t *p,
+                                       const certmap_template_t *tpl,
+                                       const certmap_cert_t *cert,
+                                       const char **name, const char **why)
+{
+    char buf[4 * CERTMAP_MAX_ACCOUNT + 2];
+    apr_size_t start, len;
+    certmap_name_e rc = expand_name(tpl, cert, buf, sizeof(buf), &start,
+                                    &len);
+    const char *bad;
+
+    *name = NULL;
+    *why = NULL;
+    switch (rc) {
+    case CERTMAP_NAME_NONE:
+        *why = apr_psprintf(p, "user template '%s' gives no name for this "
+                            "certificate", certmap_template_text(p, tpl));
+        return rc;
+    case CERTMAP_NAME_BAD:
+        *why = apr_psprintf(p, "user template '%s' gives a name that is "
+                            "too long or holds an unusable value",
+                            certmap_template_text(p, tpl));
+        return rc;
+    default:
+        break;
+    }
+    if ((bad = bad_name(buf + start, len)) != NULL) {
+        *why = apr_psprintf(p, "user template '%s' gives '%s': %s",
+                            certmap_template_text(p, tpl),
+                            escape_for_log(p, buf + start,
+                                           len > 300 ? 300 : len), bad);
+        return CERTMAP_NAME_BAD;
+    }
+    *name = apr_pstrmemdup(p, buf + start, len);
+    return CERTMAP_NAME_OK;
 }
 
 /* ---- certificates as configured ---------------------------------------- */
@@ -768,6 +1282,14 @@ static int der_bits_ok(der_t v)
     return n > 0 && v.p[0] <= 7 && (n > 1 || v.p[0] == 0);
 }
 
+/* Unused bits zero, as DER wants (checked by der_signature only). */
+static int der_bits_zero(der_t v)
+{
+    apr_size_t n = (apr_size_t)(v.end - v.p);
+
+    return n < 2 || (v.end[-1] & ((1u << v.p[0]) - 1)) == 0;
+}
+
 static int der_integer(der_t *d)
 {
     der_t v;
@@ -853,6 +1375,32 @@ static int der_algorithm(der_t *d)
 
     return der_expect(d, DER_SEQUENCE, &a) && der_oid(&a)
            && (der_done(&a) || der_value(&a)) && der_done(&a);
+}
+
+/* The signature algorithm and the signature after the TBSCertificate.
+ * OpenSSL keeps the TBSCertificate's bytes as they came, but re-encodes
+ * these two to digest a certificate, and reading a BIT STRING clears its
+ * unused bits: one set here would give the client's certificate another
+ * fingerprint than the very same bytes configured one-to-one, a mapping
+ * that could never match.  Here the unused bits must be zero (DER). */
+static int der_signature(der_t *d)
+{
+    der_t alg, params, v;
+    unsigned char tag;
+
+    if (!der_expect(d, DER_SEQUENCE, &alg) || !der_oid(&alg)) {
+        return 0;
+    }
+    params = alg;
+    if (!der_done(&alg) && (!der_value(&alg) || !der_done(&alg))) {
+        return 0;
+    }
+    if (der_peek(&params, DER_BIT_STRING)
+        && (!der_any(&params, &tag, &v) || !der_bits_zero(v))) {
+        return 0;
+    }
+    return der_expect(d, DER_BIT_STRING, &v) && der_bits_ok(v)
+           && der_bits_zero(v);
 }
 
 /* Name ::= SEQUENCE OF SET OF SEQUENCE { type OID, value ANY } */
@@ -969,8 +1517,7 @@ static const char *check_one_certificate(apr_pool_t *p,
     if (!der_any(&d, &tag, &cert) || tag != DER_SEQUENCE) {
         return "not an X.509 certificate (no DER SEQUENCE)";
     }
-    if (!der_tbs(&cert) || !der_algorithm(&cert)
-        || !der_bit_string(&cert, DER_BIT_STRING) || !der_done(&cert)) {
+    if (!der_tbs(&cert) || !der_signature(&cert) || !der_done(&cert)) {
         return "not an X.509 certificate (malformed DER)";
     }
     if (!der_done(&d)) {
@@ -1407,7 +1954,7 @@ static apr_hash_t *index_for(const certmap_table_t *t, criteria_kind_e kind)
  * department; CN, E, UID, SERIALNUMBER and the rest name one subject. */
 static apr_size_t rule_weight(const certmap_rule_t *rule)
 {
-    if (rule->field == CERTMAP_ISSUER) {
+    if (rule->field == CERTMAP_ISSUER || field_is_flag(rule->field)) {
         return 64;
     }
     switch (rule->nid) {
@@ -1665,14 +2212,23 @@ static void decode_utf8(apr_pool_t *p, const ASN1_STRING *data,
 
 /* Decodes one attribute value and builds its index keys.  Values are
  * compared by length, never as C strings: a->value need not end in NUL. */
+static void build_keys(apr_pool_t *p, certmap_field_e field,
+                       cert_attr_t *a);
+
 static void decode_value(apr_pool_t *p, const ASN1_STRING *data,
                          certmap_field_e field, cert_attr_t *a)
 {
-    int i;
-
     if (!decode_ascii(p, data, a)) {
         decode_utf8(p, data, a);
     }
+    build_keys(p, field, a);
+}
+
+/* The index keys of a decoded value, exact and folded. */
+static void build_keys(apr_pool_t *p, certmap_field_e field, cert_attr_t *a)
+{
+    int i;
+
     if (a->value == NULL || a->oid_len > CERTMAP_MAX_KEY_OID) {
         return;
     }
@@ -1705,6 +2261,197 @@ static void parse_name(apr_pool_t *p, const X509_NAME *name,
     cert->nattrs[field] = n;
 }
 
+/* ---- client certificates: extensions ---------------------------------- */
+
+/* A growing list of one field's values while a certificate is parsed. */
+typedef struct {
+    apr_pool_t *p;
+    certmap_field_e field;
+    apr_array_header_t *attrs;          /* of cert_attr_t */
+} value_list_t;
+
+static void list_begin(value_list_t *l, apr_pool_t *p,
+                       certmap_field_e field)
+{
+    l->p = p;
+    l->field = field;
+    l->attrs = apr_array_make(p, 2, sizeof(cert_attr_t));
+}
+
+static void list_end(value_list_t *l, certmap_cert_t *cert)
+{
+    cert->attrs[l->field] = (const cert_attr_t *)l->attrs->elts;
+    cert->nattrs[l->field] = l->attrs->nelts;
+}
+
+/* Adds a value of pseudo type `type`; v == NULL (or a value with a NUL
+ * or not UTF-8) is listed but never matches. */
+static void list_add(value_list_t *l, const unsigned char *type,
+                     apr_size_t type_len, const char *v, apr_size_t n)
+{
+    cert_attr_t *a = apr_array_push(l->attrs);
+
+    memset(a, 0, sizeof(*a));
+    a->oid = type;
+    a->oid_len = type_len;
+    a->nid = NID_undef;
+    if (v == NULL || memchr(v, '\0', n) != NULL || !is_valid_utf8(v, n)) {
+        return;
+    }
+    a->value = apr_pstrmemdup(l->p, v, n);
+    a->value_len = n;
+    a->folded = fold_utf8(l->p, v, n, &a->folded_len);
+    build_keys(l->p, l->field, a);
+}
+
+/* IA5 names (e-mail, DNS, URI): 7-bit ASCII without NUL, else never
+ * matching. */
+static void add_ia5(value_list_t *l, const unsigned char *type,
+                    const ASN1_STRING *s)
+{
+    const unsigned char *v = s ? ASN1_STRING_get0_data(s) : NULL;
+    int i, n = s ? ASN1_STRING_length(s) : 0;
+
+    for (i = 0; v && i < n; i++) {
+        if (v[i] == 0 || v[i] >= 0x80) {
+            v = NULL;
+        }
+    }
+    list_add(l, type, 1, (const char *)v, v ? (apr_size_t)n : 0);
+}
+
+/* An IP address as canonical text: IPv4 dotted, IPv6 per RFC 5952. */
+static void add_ip(value_list_t *l, const unsigned char *type,
+                   const ASN1_OCTET_STRING *s)
+{
+    char buf[INET6_ADDRSTRLEN];
+    int n = s ? ASN1_STRING_length(s) : 0;
+    const char *text = NULL;
+
+    if (n == 4 || n == 16) {
+        text = inet_ntop(n == 4 ? AF_INET : AF_INET6,
+                         ASN1_STRING_get0_data(s), buf, sizeof(buf));
+    }
+    list_add(l, type, 1, text, text ? strlen(text) : 0);
+}
+
+static void add_upn(value_list_t *l, const unsigned char *type,
+                    const OTHERNAME *on)
+{
+    const ASN1_STRING *s = NULL;
+
+    if (OBJ_obj2nid(on->type_id) != NID_ms_upn) {
+        return;                 /* another kind of otherName */
+    }
+    if (on->value && on->value->type == V_ASN1_UTF8STRING) {
+        s = on->value->value.utf8string;
+    }
+    list_add(l, type, 1, s ? (const char *)ASN1_STRING_get0_data(s) : NULL,
+             s ? (apr_size_t)ASN1_STRING_length(s) : 0);
+}
+
+static void parse_san(apr_pool_t *p, X509 *x509, certmap_cert_t *cert)
+{
+    GENERAL_NAMES *names = X509_get_ext_d2i(x509, NID_subject_alt_name,
+                                            NULL, NULL);
+    value_list_t l;
+    int i;
+
+    list_begin(&l, p, CERTMAP_SAN);
+    for (i = 0; names && i < sk_GENERAL_NAME_num(names); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+
+        switch (g->type) {
+        case GEN_EMAIL:
+            add_ia5(&l, san_kinds[CERTMAP_SAN_EMAIL].type, g->d.rfc822Name);
+            break;
+        case GEN_DNS:
+            add_ia5(&l, san_kinds[CERTMAP_SAN_DNS].type, g->d.dNSName);
+            break;
+        case GEN_URI:
+            add_ia5(&l, san_kinds[CERTMAP_SAN_URI].type,
+                    g->d.uniformResourceIdentifier);
+            break;
+        case GEN_IPADD:
+            add_ip(&l, san_kinds[CERTMAP_SAN_IP].type, g->d.iPAddress);
+            break;
+        case GEN_OTHERNAME:
+            add_upn(&l, san_kinds[CERTMAP_SAN_UPN].type, g->d.otherName);
+            break;
+        default:
+            break;
+        }
+    }
+    GENERAL_NAMES_free(names);
+    ERR_clear_error();
+    list_end(&l, cert);
+}
+
+/* An OID as dotted text, or NULL when it does not fit. */
+static void add_oid(value_list_t *l, const ASN1_OBJECT *obj)
+{
+    char buf[CERTMAP_MAX_OID_TEXT + 1];
+    int n = OBJ_obj2txt(buf, sizeof(buf), obj, 1);
+
+    if (n > 0 && n < (int)sizeof(buf)) {
+        list_add(l, (const unsigned char *)"", 0, buf, (apr_size_t)n);
+    }
+}
+
+/* Extended key usage, key usage bits and policies, each as the text a
+ * rule compiles to.  An extension that does not decode (or appears
+ * twice) lists nothing: its rules never match. */
+static void parse_usages(apr_pool_t *p, X509 *x509, certmap_cert_t *cert)
+{
+    EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(x509, NID_ext_key_usage,
+                                               NULL, NULL);
+    ASN1_BIT_STRING *ku = X509_get_ext_d2i(x509, NID_key_usage, NULL, NULL);
+    CERTIFICATEPOLICIES *pol = X509_get_ext_d2i(
+        x509, NID_certificate_policies, NULL, NULL);
+    value_list_t l;
+    int i;
+
+    list_begin(&l, p, CERTMAP_EKU);
+    for (i = 0; eku && i < sk_ASN1_OBJECT_num(eku); i++) {
+        add_oid(&l, sk_ASN1_OBJECT_value(eku, i));
+    }
+    list_end(&l, cert);
+    list_begin(&l, p, CERTMAP_KEY_USAGE);
+    for (i = 0; ku && i < CERTMAP_NKU; i++) {
+        if (ASN1_BIT_STRING_get_bit(ku, key_usages[i].bit)) {
+            list_add(&l, (const unsigned char *)"", 0, key_usages[i].keyword,
+                     strlen(key_usages[i].keyword));
+        }
+    }
+    list_end(&l, cert);
+    list_begin(&l, p, CERTMAP_POLICY);
+    for (i = 0; pol && i < sk_POLICYINFO_num(pol); i++) {
+        add_oid(&l, sk_POLICYINFO_value(pol, i)->policyid);
+    }
+    list_end(&l, cert);
+    EXTENDED_KEY_USAGE_free(eku);
+    ASN1_BIT_STRING_free(ku);
+    CERTIFICATEPOLICIES_free(pol);
+    ERR_clear_error();
+}
+
+apr_array_header_t *certmap_cert_san(apr_pool_t *p,
+                                     const certmap_cert_t *cert,
+                                     certmap_san_e kind)
+{
+    apr_array_header_t *out = apr_array_make(p, 2, sizeof(const char *));
+    const cert_attr_t *a = cert->attrs[CERTMAP_SAN];
+    int i;
+
+    for (i = 0; i < cert->nattrs[CERTMAP_SAN]; i++) {
+        if (a[i].value != NULL && a[i].oid[0] == san_kinds[kind].type[0]) {
+            APR_ARRAY_PUSH(out, const char *) = apr_pstrmemdup(
+                p, a[i].value, a[i].value_len);
+        }
+    }
+    return out;
+}
+
 const char *certmap_cert_parse(apr_pool_t *p, X509 *x509,
                                certmap_cert_t **cert)
 {
@@ -1728,6 +2475,8 @@ const char *certmap_cert_parse(apr_pool_t *p, X509 *x509,
     }
     parse_name(p, X509_get_subject_name(x509), CERTMAP_SUBJECT, c);
     parse_name(p, X509_get_issuer_name(x509), CERTMAP_ISSUER, c);
+    parse_san(p, x509, c);
+    parse_usages(p, x509, c);
     *cert = c;
     return NULL;
 }
@@ -1876,8 +2625,10 @@ static const certmap_mapping_t *scan_table(const certmap_table_t *t,
         const certmap_mapping_t *m = APR_ARRAY_IDX(t->many_to_one, i,
                                                    certmap_mapping_t *);
         const certmap_rule_t *failed = NULL;
+        int named = 0;
 
-        if (m->enabled && (failed = first_failed_rule(m, cert)) == NULL) {
+        if (m->enabled && (failed = first_failed_rule(m, cert)) == NULL
+            && (named = template_gives_name(m, cert))) {
             return m;
         }
         if (trace) {
@@ -1886,6 +2637,7 @@ static const certmap_mapping_t *scan_table(const certmap_table_t *t,
             step->mapping = m;
             step->failed_rule = failed;
             step->disabled = !m->enabled;
+            step->no_name = m->enabled && failed == NULL && !named;
         }
     }
     return NULL;
@@ -1977,7 +2729,7 @@ static int gather_candidates(const certmap_table_t *t,
     if (!add_cursor(cursors, n, t->unindexed)) {
         return 0;
     }
-    for (field = CERTMAP_SUBJECT; field <= CERTMAP_ISSUER; field++) {
+    for (field = CERTMAP_SUBJECT; field < CERTMAP_NFIELDS; field++) {
         for (i = 0; i < cert->nattrs[field]; i++) {
             const cert_attr_t *a = &cert->attrs[field][i];
 

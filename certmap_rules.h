@@ -21,11 +21,30 @@
 
 #define CERTMAP_SHA256_LEN 32
 
-/* Which name of the certificate a rule reads. */
+/* What of the certificate a rule reads: a name (IIS), or, beyond IIS,
+ * the Subject Alternative Names, the extended key usage, the key usage
+ * bits or the certificate policies. */
 typedef enum {
     CERTMAP_SUBJECT = 0,
-    CERTMAP_ISSUER = 1
+    CERTMAP_ISSUER = 1,
+    CERTMAP_SAN = 2,
+    CERTMAP_EKU = 3,
+    CERTMAP_KEY_USAGE = 4,
+    CERTMAP_POLICY = 5
 } certmap_field_e;
+#define CERTMAP_NFIELDS 6
+
+/* The kinds of Subject Alternative Name a rule or template can name. */
+typedef enum {
+    CERTMAP_SAN_EMAIL = 0,
+    CERTMAP_SAN_UPN = 1,
+    CERTMAP_SAN_DNS = 2,
+    CERTMAP_SAN_URI = 3,
+    CERTMAP_SAN_IP = 4
+} certmap_san_e;
+
+/* Longest account name a template may give. */
+#define CERTMAP_MAX_ACCOUNT 256
 
 /* IIS permissionMode of a many-to-one mapping. */
 typedef enum {
@@ -33,8 +52,14 @@ typedef enum {
     CERTMAP_DENY = 1
 } certmap_permission_e;
 
+/* A client certificate parsed once for matching (opaque). */
+typedef struct certmap_cert certmap_cert_t;
+
 /* One compiled CertMapRule (opaque). */
 typedef struct certmap_rule certmap_rule_t;
+
+/* A compiled CertMapUser template with its CertMapUserMatch (opaque). */
+typedef struct certmap_template certmap_template_t;
 
 /* One mapping, one-to-one or many-to-one.  The caller fills in the
  * descriptive members; the engine owns `rules` and `fingerprint`. */
@@ -52,6 +77,10 @@ typedef struct certmap_mapping {
     int position;                /* set by the engine: index in its table's
                                     list of its kind (one-to-one or
                                     many-to-one) */
+    const char *user_match;      /* CertMapUserMatch as configured, or NULL */
+    const certmap_template_t *user_template; /* many-to-one: the account
+                                    is taken from the certificate; NULL:
+                                    `user` is the account */
 } certmap_mapping_t;
 
 /* The mappings one configuration scope declares itself (opaque).  Scopes
@@ -59,8 +88,6 @@ typedef struct certmap_mapping {
  * engine evaluates them in that order. */
 typedef struct certmap_table certmap_table_t;
 
-/* A client certificate parsed once for matching (opaque). */
-typedef struct certmap_cert certmap_cert_t;
 
 /* One step of an evaluation, for `certmap explain` and debug logs: a
  * many-to-one mapping that was considered and why it did not win. */
@@ -68,13 +95,18 @@ typedef struct {
     const certmap_mapping_t *mapping;
     const certmap_rule_t *failed_rule;  /* first rule that failed, or NULL */
     int disabled;                       /* skipped: CertMapEnabled Off */
+    int no_name;                        /* rules matched, but the user
+                                           template gives no name */
 } certmap_step_t;
 
 /* ---- rules ------------------------------------------------------------ */
 
 /* Compiles one `CertMapRule FIELD SUBFIELD CRITERIA [CaseSensitive|
  * CaseInsensitive]`; `casemode` may be NULL (CaseSensitive).  Keywords are
- * case-insensitive.  Returns NULL and sets *rule, or an error text from p. */
+ * case-insensitive.  FIELD is Subject, Issuer or SAN (SUBFIELD Email, UPN,
+ * DNS, URI or IP; DNS is always case-insensitive), or EKU, KeyUsage or
+ * Policy, which take one value in SUBFIELD and no CRITERIA (NULL) or
+ * case mode.  Returns NULL and sets *rule, or an error text from p. */
 const char *certmap_rule_compile(apr_pool_t *p, const char *field,
                                  const char *subfield, const char *criteria,
                                  const char *casemode, certmap_rule_t **rule);
@@ -82,6 +114,37 @@ const char *certmap_rule_compile(apr_pool_t *p, const char *field,
 /* The rule as configuration text, e.g. `Subject CN "*contoso*"
  * CaseInsensitive`, for dumps and explanations. */
 const char *certmap_rule_text(apr_pool_t *p, const certmap_rule_t *rule);
+
+/* ---- account templates ------------------------------------------------ */
+
+/* Compiles a CertMapUser template: literal text with `%{Subject:SUBFIELD}`,
+ * `%{Issuer:SUBFIELD}` and `%{SAN:Email|UPN|DNS}` (first value), and the
+ * optional CertMapUserMatch `regex` (PCRE2; NULL for none), which must
+ * match the expanded text and whose first capture group, if it has one,
+ * is the account.  A text without `%{` is no template: *tpl = NULL. */
+const char *certmap_template_compile(apr_pool_t *p, const char *text,
+                                     const char *regex,
+                                     certmap_template_t **tpl);
+
+/* The template (and regex) as configuration text. */
+const char *certmap_template_text(apr_pool_t *p,
+                                  const certmap_template_t *tpl);
+
+typedef enum {
+    CERTMAP_NAME_OK = 0,        /* *name is the account */
+    CERTMAP_NAME_NONE,          /* a value is missing or the regex does not
+                                   match: the mapping does not match */
+    CERTMAP_NAME_BAD            /* a name that never logs on: control
+                                   character, NUL, '/', leading '-', empty
+                                   or over CERTMAP_MAX_ACCOUNT bytes */
+} certmap_name_e;
+
+/* The account `tpl` gives for `cert`, allocated in p; *why says why when
+ * the result is not CERTMAP_NAME_OK (the bad name escaped for a log). */
+certmap_name_e certmap_template_expand(apr_pool_t *p,
+                                       const certmap_template_t *tpl,
+                                       const certmap_cert_t *cert,
+                                       const char **name, const char **why);
 
 /* ---- certificates as configured (CERT values) -------------------------- */
 
@@ -145,6 +208,14 @@ const char *certmap_cert_parse(apr_pool_t *p, X509 *x509,
                                certmap_cert_t **cert);
 
 X509 *certmap_cert_x509(const certmap_cert_t *cert);
+
+/* The values of one kind of Subject Alternative Name, in certificate
+ * order, as NUL-terminated copies in p (of const char *).  Values that
+ * can never match (an embedded NUL, non-ASCII in an IA5 name, not UTF-8)
+ * are left out; IP addresses are in canonical text form. */
+apr_array_header_t *certmap_cert_san(apr_pool_t *p,
+                                     const certmap_cert_t *cert,
+                                     certmap_san_e kind);
 const unsigned char *certmap_cert_sha256(const certmap_cert_t *cert);
 
 /* "subject=..., issuer=..., serial=..., sha256=..." for log lines; the

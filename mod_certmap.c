@@ -10,7 +10,8 @@
  * r->user — or ends the request with the IIS status an IIS admin knows.
  * The rest lives elsewhere: configuration in certmap_config.c, answers in
  * certmap_outcome.c, the mapping engine in certmap_rules.c, the TLS policy
- * in certmap_tls.c, the PAM logon in certmap_pam.c, the shared cache in
+ * in certmap_tls.c, the PAM logon in certmap_pam.c (run by the logon
+ * helper: certmap_logon_helper.c, certmap_logond.c), the shared cache in
  * certmap_cache.c, what a connection remembers in certmap_memo.c, the
  * directory lookup in certmap_directory.c, and -D DUMP_CERTMAP and
  * `certmap explain` in certmap_dump.c and certmap_explain.c.
@@ -96,8 +97,10 @@ static certmap_outcome_e certmap_logon(request_rec *r,
     }
 
     message[0] = '\0';
-    switch (certmap_pam_logon(l.service, account, m->password, l.rhost,
-                              &pam_status, message, sizeof(message))) {
+    /* PAM runs in the logon helper (certmap_logon_helper.c), bounded by
+     * CertMapLogonTimeout. */
+    switch (certmap_logon_helper_logon(r, dc, &l, &pam_status, message,
+                                       sizeof(message))) {
     case CERTMAP_PAM_OK:
         certmap_logon_succeeded(r, cc, &l, timeout, apr_time_now(), 1);
         *reason = apr_psprintf(r->pool, "PAM service '%s'", l.service);
@@ -167,7 +170,22 @@ static int certmap_map_and_logon(request_rec *r,
                                            m->name, m->file, m->line));
     }
 
-    account = certmap_conf_account(r->pool, dc, m->user);
+    account = m->user;
+    if (m->user_template) {
+        /* Expanded for every request from this certificate: the memo
+         * remembers which mapping matched, never the name. */
+        if (certmap_template_expand(r->pool, m->user_template, cert,
+                                    &account, &reason) != CERTMAP_NAME_OK) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "CERTMAP400: "
+                          "many-to-one mapping '%s' (%s:%u): %s; refusing "
+                          "the certificate", m->name, m->file, m->line,
+                          reason);
+            return certmap_finish(r, CERTMAP_NOT_MAPPED, cert, m, NULL,
+                                  apr_psprintf(r->pool, "mapping '%s': %s",
+                                               m->name, reason));
+        }
+    }
+    account = certmap_conf_account(r->pool, dc, account);
     outcome = certmap_logon(r, dc, cc, account, m, cert, &reason);
     if (outcome != CERTMAP_GRANTED) {
         return certmap_finish(r, outcome, cert, m, account, reason);
@@ -279,6 +297,10 @@ static int certmap_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     int rv = certmap_cache_post_config(pconf, plog, ptemp, s);
 
+    if (rv != OK) {
+        return rv;
+    }
+    rv = certmap_logon_helper_post_config(pconf, plog, ptemp, s);
     if (rv != OK) {
         return rv;
     }

@@ -489,7 +489,7 @@ if ! skipped engine; then
             $(apr-1-config --cflags --cppflags --includes) $(apu-1-config --includes) \
             -o "$MIX" bench/bench_match_mix.c certmap_rules.c \
             $(apr-1-config --link-ld) $(apu-1-config --link-ld) \
-            -lssl -lcrypto -lunistring) > "$RUN/mix.build" 2>&1 \
+            -lssl -lcrypto -lunistring -lpcre2-8) > "$RUN/mix.build" 2>&1 \
        && timeout 300 "$MIX" "$PKI/alice.crt" "$N_M2O" 10000 > "$RUN/mix.out" 2>&1; then
         sed 's/^/   /' "$RUN/mix.out"
         mx=$(awk '/^many_to_one_mix_10001_us:/ { print $2 }' "$RUN/mix.out")

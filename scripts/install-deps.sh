@@ -22,15 +22,18 @@ set -eu
 # depends on exactly these; `make install` needs them too).
 RUNTIME="
     apache2 libssl3 libapr1 libaprutil1 libpam0g libpam-modules
-    libunistring2 libldap-2.5-0
+    libunistring2 libldap-2.5-0 libpcre2-8-0
 "
 # Building the module, the tool and the Debian package.
 BUILD="
     build-essential pkg-config apache2-dev
-    libssl-dev libpam0g-dev libunistring-dev libldap-dev
+    libssl-dev libpam0g-dev libunistring-dev libldap-dev libpcre2-dev
     debhelper dpkg-dev fakeroot
 "
-# Tests, demo, benchmarks (never needed on a server).
+# Tests, demo, benchmarks (never needed on a server).  clang,
+# libclang-rt-14-dev and llvm-14 are for `make fuzz`: libFuzzer and the
+# sanitizer runtimes are only recommended by clang (skipped below), and
+# llvm-14 has llvm-symbolizer, which makes crash stacks readable.
 TEST="
     ca-certificates openssl apache2-utils
     libpam-wrapper libcmocka-dev
@@ -39,6 +42,7 @@ TEST="
     slapd ldap-utils haproxy
     curl passwd iproute2 valgrind lintian
     chromium fonts-dejavu-core
+    clang libclang-rt-14-dev llvm-14
 "
 
 case ${1:-} in

@@ -46,9 +46,13 @@ my @bad = (
     ['bad On/Off',                 ['CertMap Maybe'], 1, qr/CertMap|On|Off/],
     ['missing mapping file',       ["CertMapOneToOneFile $dir/nonexistent.txt"], 1, qr/CertMapOneToOneFile: cannot open .*nonexistent\.txt/],
     ['bad line in a mapping file', ["CertMapOneToOneFile $badmap"], 1, qr/CertMapOneToOneFile: \Q$badmap\E:3: .*base64/],
+    ['logon timeout 0',            ['CertMapLogonTimeout 0'], 1, qr/CertMapLogonTimeout: '0' is not a number from 1 to 3600/],
+    ['bad logon timeout',          ['CertMapLogonTimeout soon'], 1, qr/CertMapLogonTimeout: 'soon' is not a number/],
+    ['CertMapLogonSlots in Location', ['CertMapLogonSlots 4'], 1, qr/CertMapLogonSlots|not allowed|context/i],
+    ['bad CertMapLogonSlots value', undef, undef, qr/CertMapLogonSlots: '0' is not a number from 1 to 256/, 'CertMapLogonSlots 0'],
 );
 
-plan tests => 4 * @bad + 7, need_module 'ssl';
+plan tests => 4 * @bad + 9, need_module 'ssl';
 
 my $httpd = httpd_bin();
 my $inherit = gen_dir() . '/inherit.conf';
@@ -119,7 +123,8 @@ sub slurp { open my $f, '<', shift or return ''; local $/; my $d = <$f>; $d // '
         '<CertMapManyToOne m>', 'CertMapUser u file:' . gen_dir() . '/filepw.txt',
         'CertMapRule Subject CN alice CaseInsensitive', '</CertMapManyToOne>',
         '<CertMapManyToOne m2>', 'CertMapUser v other-Dump2', 'CertMapRule Issuer 2.5.4.3 x*', '</CertMapManyToOne>',
-    ], 'CertMapInvalidCerts Report');
+        'CertMapLogonTimeout 7',
+    ], 'CertMapLogonSlots 3');
     my ($rc, $out) = configtest($file);
     is($rc, 0, '[configtest] a valid configuration passes') or diag($out);
     ($rc, $out) = configtest($file, '-D', 'DUMP_CERTMAP');
@@ -127,4 +132,6 @@ sub slurp { open my $f, '<', shift or return ''; local $/; my $d = <$f>; $d // '
     unlike($out, qr/dumpsecret-Pw1|other-Dump2|filepw-Qx7k/, '[DUMP_CERTMAP] no password shown');
     like($out, qr/\*\*\*/, '[DUMP_CERTMAP] passwords as ***');
     like($out, qr/alice/, '[DUMP_CERTMAP] shows the mappings');
+    like($out, qr/<Location \/x>\n[^\n]*\n[^\n]*logon timeout 7s/, '[DUMP_CERTMAP] shows CertMapLogonTimeout') or diag($out);
+    like($out, qr/Main server[^\n]*CertMapLogonSlots 3/, '[DUMP_CERTMAP] shows CertMapLogonSlots') or diag($out);
 }

@@ -11,7 +11,7 @@ use lib "$FindBin::Bin/lib";
 use CertMapTest;
 use File::Temp qw(tempdir);
 
-plan tests => 163, need_module 'ssl', need_module 'ldap';
+plan tests => 175, need_module 'ssl', need_module 'ldap';
 
 my $ldap_dir = gen_dir() . '/ldap';
 my %env;
@@ -54,6 +54,10 @@ expect('/x/dir/m/rfc822', 'alice', 200, 0, 'dir-mail', '[RFC822] X509:<RFC822> e
 expect('/x/dir/m/rfc822', 'bob', 403, 16, undef, '[RFC822] no e-mail address: not mapped');
 expect('/x/dir/m/upn', "gen/ldap/upn", 200, 0, 'dir-upn', '[UPN] SAN UPN equals userPrincipalName');
 expect('/x/dir/m/upn', 'alice', 403, 16, undef, '[UPN] no UPN in the cert: not mapped');
+expect('/x/dir/m/sid', "gen/ldap/sid", 200, 0, 'dir-sid', '[SID] the SID extension equals objectSid (binary, escaped)');
+expect('/x/dir/m/sid', "gen/ldap/sidother", 403, 16, undef, '[SID] another SID: not mapped');
+expect('/x/dir/m/sid', "gen/ldap/sidbad", 403, 16, undef, '[SID] a SID text with filter characters is no SID: not mapped');
+expect('/x/dir/m/sid', 'alice', 403, 16, undef, '[SID] no SID extension: not mapped');
 expect('/x/dir/m/other-attr', 'carol', 403, 16, undef, '[MappingAttribute] strings looked for in the configured attribute only');
 
 # ---- defaults and order ------------------------------------------------------

@@ -6,6 +6,7 @@
 #   N passed, M failed
 # exiting non-zero when any test or any stage failed.  The stages are make
 # targets, so each can also be run alone: test-unit, test-pam-root,
+# test-apache-pam-root (real pam_unix through Debian's apache2, root only),
 # test-tools, test-httpd (event MPM), test-httpd-worker, test-httpd-prefork,
 # test-deb (the Debian package; it installs it into the system only with
 # CERTMAP_TEST_SYSTEM=1, which CI sets).
@@ -76,6 +77,7 @@ stage() {
 
 stage test-unit count_cmocka
 stage test-pam-root count_cmocka
+stage test-apache-pam-root count_plain
 if $MAKE -n test-tools >/dev/null 2>&1; then
     stage test-tools count_plain
 fi

@@ -32,6 +32,7 @@ APXS=${APXS:-/usr/bin/apxs}
 MODDIR=$("$APXS" -q LIBEXECDIR 2>/dev/null || echo /usr/lib/apache2/modules)
 PAM_WRAPPER_LIB=/usr/lib/x86_64-linux-gnu/libpam_wrapper.so
 PAM_MATRIX=/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so
+PAM_EXEC=/usr/lib/x86_64-linux-gnu/security/pam_exec.so
 
 say() { echo "run-httpd-tests: $*"; }
 die() { echo "run-httpd-tests: $*" >&2; exit 1; }
@@ -119,11 +120,17 @@ for tpl in "$T"/pam/*.in; do
     case $tpl in */passdb.in) continue ;; esac
     svc=$(basename "$tpl" .in)
     sed -e "s|@PAM_MATRIX@|$PAM_MATRIX|g" -e "s|@PASSDB@|$GEN/passdb|g" \
+        -e "s|@PAM_EXEC@|$PAM_EXEC|g" -e "s|@GEN@|$GEN|g" \
         "$tpl" > "$GEN/pam.d/$svc"
 done
 cp "$T/pam/passdb.in" "$GEN/passdb"
 cp "$T/pam/passdb.in" "$GEN/passdb.orig"
 chmod 0600 "$GEN/passdb"
+# a PAM stack that never answers (certmap-hang, t/45-logon-timeout.t): the
+# script pam_exec runs records its pid and sleeps
+printf '#!/bin/sh\necho $$ >> "%s/hang.pids"\nexec sleep 60\n' "$GEN" \
+    > "$GEN/hang.sh"
+chmod 0755 "$GEN/hang.sh"
 # a password file (first line counts) and the env: password
 printf 'filepw-Qx7k\nsecond line is not the password\n' > "$GEN/filepw.txt"
 chmod 0600 "$GEN/filepw.txt"

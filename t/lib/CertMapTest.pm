@@ -301,7 +301,8 @@ sub http_get {
 # pki/out/gen/client/NAME.crt/.key; returns NAME's path prefix for
 # curl_request(cert => ...).  o: multivalue => 1 (openssl -multivalue-rdn),
 # string_mask => 'MASK:0x800' (which ASN.1 string types the names use:
-# 0x800 BMPString; default utf8only).
+# 0x800 BMPString; default utf8only), ext => "openssl extension lines"
+# (instead of digitalSignature and clientAuth).
 sub make_client_cert {
     my ($name, $subj, %o) = @_;
     my $dir = gen_dir() . '/client';
@@ -323,8 +324,9 @@ sub make_client_cert {
     $quiet->(@req) == 0 or die "openssl req for $name failed";
     open my $ext, '>', "$p.ext" or die $!;
     print $ext "basicConstraints = CA:FALSE\n",
-               "keyUsage = critical, digitalSignature\n",
-               "extendedKeyUsage = clientAuth\n";
+               (defined $o{ext} ? $o{ext}
+                                : "keyUsage = critical, digitalSignature\n"
+                                  . "extendedKeyUsage = clientAuth\n");
     close $ext;
     $quiet->('openssl', 'x509', '-req', '-in', "$p.csr", '-CA', pki('root.crt'),
            '-CAkey', pki('root.key'), '-set_serial', '0x' . join('', map { sprintf '%02x', int rand 256 } 1 .. 12),

@@ -12,7 +12,7 @@
 #                                  install-deps.sh really installs a package
 #                                  whose postinst runs a2enmod (needs apt's
 #                                  sources; CI only)
-#   CERTMAP_TEST_SYSTEM_PAM=1      also README's PAM step (local accounts,
+#   CERTMAP_TEST_SYSTEM_PAM=0      skips README's PAM step (local accounts,
 #                                  CertMapPAM On)
 #   CERTMAP_TEST_HTTPS_PORT, CERTMAP_TEST_HTTP_PORT  (9843, 9880)
 set -u
@@ -185,10 +185,10 @@ check "man certmap and man mod_certmap are installed" sh -c \
     "test -f /usr/share/man/man1/certmap.1.gz && test -f /usr/share/man/man8/mod_certmap.8.gz"
 
 # ---- PAM variant (README step 6) --------------------------------------------
-# >>> PAM VARIANT: off until PAM logon of a local account works as www-data
-# with the shipped /etc/pam.d/certmap (the PAM helper); then make it the
-# default here.  Expect: alice and sales log on, %u alice / sales.
-if [ "${CERTMAP_TEST_SYSTEM_PAM:-0}" = 1 ]; then
+# >>> PAM VARIANT: on by default (the logon helper runs PAM as root, so
+# pam_unix works with the shipped /etc/pam.d/certmap and www-data not in
+# group shadow); CERTMAP_TEST_SYSTEM_PAM=0 skips it.
+if [ "${CERTMAP_TEST_SYSTEM_PAM:-1}" = 1 ]; then
     if [ -n "$USERS_BEFORE" ]; then
         nok "PAM variant: accounts$USERS_BEFORE exist already; not touching them"
     elif (cd "$TOP" && sh -ex "$STATE/steps-pam.sh") >> "$LOG" 2>&1; then

@@ -4,15 +4,11 @@
  * the input is tried as an IIS base64 blob, as a DER certificate (parsed,
  * described and matched against a fixed table through both the indexed
  * search and the traced scan, which must agree), and as the words of a
- * CertMapRule.  Not part of `make test`.
+ * CertMapRule.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. \
- *       $(apr-1-config --cflags --cppflags --includes) \
- *       $(apu-1-config --includes) -o tests/fuzz/fuzz_engine \
- *       tests/fuzz/fuzz_engine.c certmap_rules.c \
- *       $(apr-1-config --link-ld) $(apu-1-config --link-ld) \
- *       -lssl -lcrypto -lunistring
- *   tests/fuzz/fuzz_engine -max_total_time=60 t/pki/out/
+ * `make fuzz` builds it into build/fuzz/ and runs it with fuzz_rules
+ * (tests/fuzz/run-fuzz.sh: a bounded, seeded run on a corpus made from
+ * the test PKI); one input alone: build/fuzz/fuzz_engine FILE
  */
 
 #include <stdint.h>
@@ -22,6 +18,7 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 
+#include <openssl/err.h>
 #include <openssl/x509.h>
 
 #include "certmap_rules.h"
@@ -79,6 +76,9 @@ static void fuzz_certificate(apr_pool_t *p, const uint8_t *data, size_t size)
     apr_array_header_t *trace;
 
     if (x == NULL) {
+        /* an error left queued would be freed by a later input: the
+         * unbalanced mallocs would set off a leak scan after each one */
+        ERR_clear_error();
         return;
     }
     if (certmap_cert_parse(p, x, &cert) == NULL) {
@@ -109,6 +109,24 @@ static void fuzz_rule(apr_pool_t *p, const char *text)
     }
 }
 
+/* Each input gets a pool with an allocator of its own, destroyed with it:
+ * APR's shared allocator would keep the blocks for reuse, every input
+ * would end with more mallocs than frees, and libFuzzer would then run a
+ * full leak scan after each one (a hundredfold slowdown), while a real
+ * leak would hide among the cached blocks. */
+static apr_pool_t *input_pool(void)
+{
+    apr_allocator_t *a;
+    apr_pool_t *p;
+
+    if (apr_allocator_create(&a) != APR_SUCCESS
+        || apr_pool_create_ex(&p, NULL, NULL, a) != APR_SUCCESS) {
+        abort();
+    }
+    apr_allocator_owner_set(a, p);
+    return p;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p;
@@ -119,7 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fuzz_pool == NULL) {
         setup();
     }
-    apr_pool_create(&p, fuzz_pool);
+    p = input_pool();
     text = apr_pstrmemdup(p, (const char *)data, size);
     if (certmap_der_from_base64(p, text, &der, &der_len) == NULL) {
         fuzz_certificate(p, der, der_len);

@@ -30,6 +30,48 @@ openssl x509 -req -in "$DIR/upn.csr" -CA "$PKI/root.crt" \
 cp "$DIR/upn.crt" "$DIR/upn.chain.pem"
 chmod 0644 "$DIR/upn.key"
 
+# ---- certificates with the NTDS CA security extension (SID) -----------------
+# KB5014754: GeneralNames with an otherName 1.3.6.1.4.1.311.25.2.1 whose
+# [0] EXPLICIT OCTET STRING is the SID's text.  sid.crt's SID is in the
+# directory; sidother.crt's is not; sidbad.crt's is no SID at all.
+SID=S-1-5-21-3623811015-3361044348-30300820-1013
+sid_cert() {  # NAME SID-TEXT
+    openssl genpkey -quiet -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+        -out "$DIR/$1.key"
+    {
+        echo "basicConstraints = CA:FALSE"
+        echo "keyUsage = critical, digitalSignature"
+        echo "extendedKeyUsage = clientAuth"
+        echo "1.3.6.1.4.1.311.25.2 = ASN1:SEQUENCE:sid_names"
+        echo "[sid_names]"
+        echo "name = IMPLICIT:0,SEQUENCE:sid_other"
+        echo "[sid_other]"
+        echo "oid = OID:1.3.6.1.4.1.311.25.2.1"
+        echo "value = EXPLICIT:0,OCTETSTRING:$2"
+    } > "$DIR/$1.ext"
+    openssl req -new -key "$DIR/$1.key" -subj "/O=Contoso/CN=$1" \
+        -out "$DIR/$1.csr" 2>/dev/null
+    openssl x509 -req -in "$DIR/$1.csr" -CA "$PKI/root.crt" \
+        -CAkey "$PKI/root.key" -set_serial "0x1$(openssl rand -hex 15)" \
+        -days 3650 -sha256 -extfile "$DIR/$1.ext" -out "$DIR/$1.crt" \
+        2>/dev/null
+    cp "$DIR/$1.crt" "$DIR/$1.chain.pem"
+    chmod 0644 "$DIR/$1.key"
+}
+sid_cert sid "$SID"
+sid_cert sidother S-1-5-21-3623811015-3361044348-30300820-1014
+sid_cert sidbad 'S-1-5-21-*)(uid=*'
+# objectSid as AD stores it: revision, count, authority (big-endian),
+# sub-authorities (little-endian)
+sid_b64() {
+    perl -MMIME::Base64 -e '
+        my @p = split /-/, $ARGV[0]; shift @p; my $rev = shift @p;
+        my $auth = shift @p;
+        my $b = pack("CC", $rev, scalar @p) . substr(pack("Q>", $auth), 2)
+              . join("", map { pack("V", $_) } @p);
+        print encode_base64($b, "")' "$1"
+}
+
 # ---- what AD would store for a certificate -----------------------------------
 # serial as hex in reversed byte order
 serial_rev() {
@@ -112,6 +154,8 @@ person dir-mail people \
     "altSecurityIdentities: X509:<RFC822>alice@contoso.example"
 # UPN
 person dir-upn people "userPrincipalName: upn.user@certmap.test"
+# SID: the NTDS CA security extension's SID equals objectSid
+person dir-sid people "objectSid:: $(sid_b64 "$SID")"
 # the cache tests change this one: nulcn by IssuerSerial
 person dir-cache people \
     "altSecurityIdentities: X509:<I>$ROOT_DN<SR>$(serial_rev "$PKI/nulcn.crt")"

@@ -38,9 +38,12 @@ attributetype ( 1.2.840.113556.1.4.867 NAME 'altSecurityIdentities'
 attributetype ( 1.2.840.113556.1.4.656 NAME 'userPrincipalName'
     EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15
     SINGLE-VALUE )
+attributetype ( 1.2.840.113556.1.4.146 NAME 'objectSid'
+    EQUALITY octetStringMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.40
+    SINGLE-VALUE )
 objectclass ( 1.3.6.1.4.1.4203.666.11.99.1 NAME 'certmapAccount'
     AUXILIARY MAY ( altSecurityIdentities $ userPrincipalName $
-    userCertificate ) )
+    userCertificate $ objectSid ) )
 EOF
     cat > "$d/slapd.conf" <<EOF
 include $SCHEMA/core.schema

@@ -80,6 +80,76 @@ static void add_extension(X509 *x)
     BASIC_CONSTRAINTS_free(bc);
 }
 
+/* Extensions the next make_cert_names adds (then forgets). */
+static STACK_OF(X509_EXTENSION) *pending_exts;
+
+static void queue_ext(X509_EXTENSION *e)
+{
+    assert_non_null(e);
+    if (pending_exts == NULL) {
+        pending_exts = sk_X509_EXTENSION_new_null();
+    }
+    sk_X509_EXTENSION_push(pending_exts, e);
+}
+
+/* "extendedKeyUsage", "clientAuth,1.2.3.4" and the like. */
+static void queue_conf(const char *name, const char *value)
+{
+    X509V3_CTX ctx;
+
+    X509V3_set_ctx(&ctx, NULL, NULL, NULL, NULL, 0);
+    X509V3_set_ctx_nodb(&ctx);
+    queue_ext(X509V3_EXT_nconf(NULL, &ctx, name, value));
+}
+
+/* certificatePolicies listing two OIDs (nconf would need a database). */
+static void queue_policies(const char *a, const char *b)
+{
+    CERTIFICATEPOLICIES *pol = CERTIFICATEPOLICIES_new();
+    const char *oids[2] = { a, b };
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        POLICYINFO *pi = POLICYINFO_new();
+
+        ASN1_OBJECT_free(pi->policyid);
+        pi->policyid = OBJ_txt2obj(oids[i], 1);
+        sk_POLICYINFO_push(pol, pi);
+    }
+    queue_ext(X509V3_EXT_i2d(NID_certificate_policies, 0, pol));
+    CERTIFICATEPOLICIES_free(pol);
+}
+
+/* SAN entries of raw bytes, so that hostile values can be written. */
+static void san_add(GENERAL_NAMES *gn, int type, const void *bytes, int len)
+{
+    GENERAL_NAME *g = GENERAL_NAME_new();
+    ASN1_STRING *str;
+
+    if (type == GEN_OTHERNAME) {
+        ASN1_TYPE *v = ASN1_TYPE_new();
+
+        str = ASN1_UTF8STRING_new();
+        ASN1_STRING_set(str, bytes, len);
+        ASN1_TYPE_set(v, V_ASN1_UTF8STRING, str);
+        assert_int_equal(GENERAL_NAME_set0_othername(g,
+                             OBJ_nid2obj(NID_ms_upn), v), 1);
+    }
+    else {
+        str = type == GEN_IPADD ? ASN1_OCTET_STRING_new()
+                                : ASN1_IA5STRING_new();
+        ASN1_STRING_set(str, bytes, len);
+        GENERAL_NAME_set0_value(g, type, str);
+    }
+    sk_GENERAL_NAME_push(gn, g);
+}
+
+static void queue_san(GENERAL_NAMES *gn)
+{
+    queue_ext(X509V3_EXT_i2d(NID_subject_alt_name, 0, gn));
+    GENERAL_NAMES_free(gn);
+}
+
 static X509 *make_cert_names(X509_NAME *subject, X509_NAME *issuer,
                              long serial)
 {
@@ -94,6 +164,12 @@ static X509 *make_cert_names(X509_NAME *subject, X509_NAME *issuer,
     assert_int_equal(X509_set_issuer_name(x, issuer), 1);
     X509_set_pubkey(x, signing_key);
     add_extension(x);
+    while (pending_exts && sk_X509_EXTENSION_num(pending_exts) > 0) {
+        X509_EXTENSION *e = sk_X509_EXTENSION_shift(pending_exts);
+
+        assert_int_equal(X509_add_ext(x, e, -1), 1);
+        X509_EXTENSION_free(e);
+    }
     assert_true(X509_sign(x, signing_key, EVP_sha256()) > 0);
     X509_NAME_free(subject);
     X509_NAME_free(issuer);
@@ -719,8 +795,8 @@ static void test_duplicates(void **state)
 static void test_rule_errors(void **state)
 {
     assert_string_equal(compile_error("Subjekt", "CN", "x", NULL),
-                        "unknown field 'Subjekt' (expected Subject or "
-                        "Issuer)");
+                        "unknown field 'Subjekt' (expected Subject, "
+                        "Issuer, SAN, EKU, KeyUsage or Policy)");
     assert_string_equal(compile_error("Subject", "XX", "x", NULL),
                         "unknown sub-field 'XX' (expected CN, O, OU, L, S, "
                         "ST, C, E, GN, SN, T, DC, SERIALNUMBER, UID or a "
@@ -870,6 +946,138 @@ static void test_trailing_garbage(void **state)
                                   &got, &got_len);
     assert_non_null(err);
     assert_non_null(strstr(err, "not an X.509 certificate"));
+}
+
+/* ---- regressions found by make fuzz (tests/fuzz/fuzz_rules.c) ---------- */
+
+/* The client's certificate as its DER arrives, read as mod_ssl reads it. */
+static certmap_cert_t *parse_der(const unsigned char *der, apr_size_t len)
+{
+    const unsigned char *q = der;
+    X509 *x = d2i_X509(NULL, &q, (long)len);
+
+    assert_non_null(x);
+    return parse(x);
+}
+
+/* Does a one-to-one mapping configured from `der` (its IIS blob) match
+ * a client that sends these very bytes?  -1: the blob is refused. */
+static int same_der_matches(const unsigned char *der, apr_size_t len)
+{
+    certmap_table_t *t = certmap_table_make(pool);
+    certmap_mapping_t *m = mapping("one-to-one", "same");
+    unsigned char *got;
+    apr_size_t got_len;
+
+    if (certmap_der_from_base64(pool, certmap_der_to_blob(pool, der, len),
+                                &got, &got_len) != NULL) {
+        return -1;
+    }
+    assert_null(certmap_table_add_one_to_one(t, got, got_len, m));
+    return match(tables_of(t, NULL), parse_der(der, len), 1, 1) == m;
+}
+
+/* A certificate whose signature BIT STRING declares unused bits and sets
+ * them (DER wants them zero) passed the configuration check, yet its
+ * one-to-one mapping never matched the same bytes from a client: OpenSSL
+ * clears unused bits when reading, and a parsed certificate is
+ * fingerprinted over its re-encoding, which keeps only the
+ * TBSCertificate's bytes.  Refused now; zero unused bits still pass and
+ * then match. */
+static void test_signature_unused_bits(void **state)
+{
+    X509 *x = make_cert("CN=uma", "CN=CA", 16);
+    const ASN1_BIT_STRING *sig;
+    apr_size_t len;
+    unsigned char *der = der_of(x, &len), *unused;
+
+    X509_get0_signature(&sig, NULL, x);
+    /* the signature ends the certificate: its unused-bit count, its bytes */
+    unused = der + len - ASN1_STRING_length(sig) - 1;
+    X509_free(x);
+    assert_int_equal(*unused, 0);
+    assert_int_equal(same_der_matches(der, len), 1);
+    *unused = 3;
+    der[len - 1] &= 0xf8;
+    assert_int_equal(same_der_matches(der, len), 1);
+    der[len - 1] |= 0x05;
+    assert_int_equal(same_der_matches(der, len), -1);
+}
+
+static void put_bytes(apr_array_header_t *out, const void *s, apr_size_t n)
+{
+    const unsigned char *b = s;
+
+    while (n--) {
+        APR_ARRAY_PUSH(out, unsigned char) = *b++;
+    }
+}
+
+/* One TLV around `content`, its length in DER's shortest form. */
+static void put_tlv(apr_array_header_t *out, unsigned char tag,
+                    const apr_array_header_t *content)
+{
+    apr_size_t n = (apr_size_t)content->nelts;
+
+    assert_true(n < 0x10000);
+    APR_ARRAY_PUSH(out, unsigned char) = tag;
+    if (n >= 0x100) {
+        APR_ARRAY_PUSH(out, unsigned char) = 0x82;
+        APR_ARRAY_PUSH(out, unsigned char) = (unsigned char)(n >> 8);
+    }
+    else if (n >= 0x80) {
+        APR_ARRAY_PUSH(out, unsigned char) = 0x81;
+    }
+    APR_ARRAY_PUSH(out, unsigned char) = (unsigned char)n;
+    put_bytes(out, content->elts, n);
+}
+
+/* x re-assembled with BIT STRING 03 02 03 LAST as the parameters of its
+ * outer signature algorithm. */
+static unsigned char *with_bits_parameter(X509 *x, unsigned char last,
+                                          apr_size_t *len)
+{
+    apr_array_header_t *alg = apr_array_make(pool, 32, 1);
+    apr_array_header_t *body = apr_array_make(pool, 1024, 1);
+    apr_array_header_t *cert = apr_array_make(pool, 1024, 1);
+    const unsigned char param[] = { 0x03, 0x02, 0x03, last };
+    unsigned char *tbs = NULL, *oid = NULL, *sig = NULL;
+    const ASN1_BIT_STRING *signature;
+    const X509_ALGOR *algorithm;
+    const ASN1_OBJECT *obj;
+    int tbs_len, oid_len, sig_len;
+
+    X509_get0_signature(&signature, &algorithm, x);
+    X509_ALGOR_get0(&obj, NULL, NULL, algorithm);
+    tbs_len = i2d_re_X509_tbs(x, &tbs);
+    oid_len = i2d_ASN1_OBJECT(obj, &oid);
+    sig_len = i2d_ASN1_BIT_STRING(signature, &sig);
+    assert_true(tbs_len > 0 && oid_len > 0 && sig_len > 0);
+    put_bytes(alg, oid, (apr_size_t)oid_len);
+    put_bytes(alg, param, sizeof(param));
+    put_bytes(body, tbs, (apr_size_t)tbs_len);
+    put_tlv(body, 0x30, alg);
+    put_bytes(body, sig, (apr_size_t)sig_len);
+    put_tlv(cert, 0x30, body);
+    OPENSSL_free(tbs);
+    OPENSSL_free(oid);
+    OPENSSL_free(sig);
+    *len = (apr_size_t)cert->nelts;
+    return (unsigned char *)cert->elts;
+}
+
+/* The same through the signature algorithm's parameters: a BIT STRING
+ * there is read, cleared and re-encoded as well. */
+static void test_signature_parameter_unused_bits(void **state)
+{
+    X509 *x = make_cert("CN=vera", "CN=CA", 17);
+    apr_size_t ok_len, bad_len;
+    unsigned char *ok = with_bits_parameter(x, 0xf8, &ok_len);
+    unsigned char *bad = with_bits_parameter(x, 0xff, &bad_len);
+
+    X509_free(x);
+    assert_int_equal(same_der_matches(ok, ok_len), 1);
+    assert_int_equal(same_der_matches(bad, bad_len), -1);
 }
 
 static apr_status_t temp_file_remove(void *path)
@@ -1036,6 +1244,318 @@ static void test_trace(void **state)
     assert_int_equal(trace->nelts, 5);
 }
 
+/* ---- rules beyond IIS: SAN, EKU, KeyUsage, Policy ------------------------ */
+
+static const unsigned char ipv4[4] = { 192, 0, 2, 7 };
+static const unsigned char ipv6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+                                        0, 0, 0, 0, 0, 0, 0, 1 };
+
+static certmap_cert_t *san_cert(void)
+{
+    GENERAL_NAMES *gn = GENERAL_NAMES_new();
+
+    san_add(gn, GEN_EMAIL, "alice@contoso.com", -1);
+    san_add(gn, GEN_EMAIL, "a.smith@Contoso.COM", -1);
+    san_add(gn, GEN_OTHERNAME, "alice@CORP.contoso.com", -1);
+    san_add(gn, GEN_DNS, "WWW.Contoso.com", -1);
+    san_add(gn, GEN_DNS, "xn--bcher-kva.example", -1);
+    san_add(gn, GEN_URI, "https://id.contoso.com/u/alice", -1);
+    san_add(gn, GEN_IPADD, ipv4, 4);
+    san_add(gn, GEN_IPADD, ipv6, 16);
+    queue_san(gn);
+    return cert_of("CN=alice", "CN=CA");
+}
+
+static void test_san_kinds(void **state)
+{
+    certmap_cert_t *c = san_cert();
+    certmap_cert_t *none = cert_of("CN=alice/emailAddress=alice@contoso.com",
+                                   "CN=CA");
+
+    assert_true(hits(c, "SAN", "Email", "alice@contoso.com", NULL));
+    /* any value may match: the second e-mail */
+    assert_true(hits(c, "SAN", "email", "a.smith@*", NULL));
+    assert_false(hits(c, "SAN", "Email", "*@contoso.com.evil", NULL));
+    assert_true(hits(c, "SAN", "Email", "*@contoso.com", "CaseInsensitive"));
+    assert_true(hits(c, "SAN", "UPN", "*@CORP.contoso.com", NULL));
+    assert_false(hits(c, "SAN", "UPN", "*@corp.contoso.com", NULL));
+    assert_true(hits(c, "SAN", "UPN", "*@corp.contoso.com",
+                     "CaseInsensitive"));
+    /* DNS never cares about case, whatever the rule says */
+    assert_true(hits(c, "SAN", "DNS", "www.contoso.com", "CaseSensitive"));
+    assert_true(hits(c, "SAN", "DNS", "*.CONTOSO.COM", NULL));
+    assert_true(hits(c, "SAN", "URI", "https://id.contoso.com/*", NULL));
+    assert_true(hits(c, "SAN", "IP", "192.0.2.7", NULL));
+    assert_true(hits(c, "SAN", "IP", "192.0.2.*", NULL));
+    assert_true(hits(c, "SAN", "IP", "2001:db8::1", NULL));
+    assert_false(hits(c, "SAN", "IP", "2001:0db8:0:0:0:0:0:1", NULL));
+    /* kinds do not mix: an e-mail is no UPN, a DNS name no URI */
+    assert_false(hits(c, "SAN", "UPN", "alice@contoso.com", NULL));
+    assert_false(hits(c, "SAN", "URI", "*contoso.com", NULL));
+    /* absent never matches, not even "*"; the subject's E is no SAN */
+    assert_false(hits(none, "SAN", "Email", "*", NULL));
+    assert_false(hits(none, "SAN", "Email", "alice@contoso.com", NULL));
+    assert_false(hits(none, "SAN", "IP", "*", NULL));
+    assert_true(hits(c, "SAN", "IP", "*", NULL));
+}
+
+static void test_san_hostile(void **state)
+{
+    GENERAL_NAMES *gn = GENERAL_NAMES_new();
+    certmap_cert_t *c;
+    apr_array_header_t *emails;
+
+    san_add(gn, GEN_EMAIL, "alice@contoso.com\0@evil.com", 27);
+    san_add(gn, GEN_EMAIL, "mallory@evil.com@contoso.com", -1);
+    san_add(gn, GEN_OTHERNAME, "bob@contoso.com\0x", 17);
+    san_add(gn, GEN_DNS, "b\xc3\xbc" "cher.example", -1);   /* not IA5 */
+    san_add(gn, GEN_DNS, "xn--bcher-kva.example", -1);
+    san_add(gn, GEN_IPADD, ipv4, 3);                      /* no address */
+    queue_san(gn);
+    c = cert_of("CN=x", "CN=CA");
+    /* a NUL hides nothing: that value never matches */
+    assert_false(hits(c, "SAN", "Email", "alice@contoso.com", NULL));
+    assert_false(hits(c, "SAN", "Email", "alice@contoso.com*", NULL));
+    assert_false(hits(c, "SAN", "Email", "*@evil.com", NULL));
+    assert_false(hits(c, "SAN", "UPN", "*", NULL));
+    assert_false(hits(c, "SAN", "UPN", "bob@contoso.com", NULL));
+    /* '@' tricks compare as the literal text they are */
+    assert_true(hits(c, "SAN", "Email", "*@contoso.com", NULL));
+    assert_false(hits(c, "SAN", "Email", "mallory@evil.com", NULL));
+    /* IDNA: the A-label matches, raw UTF-8 in an IA5 name never does */
+    assert_true(hits(c, "SAN", "DNS", "xn--bcher-kva.example", NULL));
+    assert_false(hits(c, "SAN", "DNS", "b\xc3\xbc" "cher.example", NULL));
+    assert_false(hits(c, "SAN", "DNS", "b*", NULL));
+    assert_false(hits(c, "SAN", "IP", "*", NULL));
+    emails = certmap_cert_san(pool, c, CERTMAP_SAN_EMAIL);
+    assert_int_equal(emails->nelts, 1);
+    assert_string_equal(APR_ARRAY_IDX(emails, 0, const char *),
+                        "mallory@evil.com@contoso.com");
+    assert_int_equal(certmap_cert_san(pool, c, CERTMAP_SAN_UPN)->nelts, 0);
+    assert_int_equal(certmap_cert_san(pool, c, CERTMAP_SAN_DNS)->nelts, 1);
+}
+
+static void test_usages(void **state)
+{
+    certmap_cert_t *c, *bare, *other;
+
+    queue_conf("extendedKeyUsage", "clientAuth,1.3.6.1.4.1.311.20.2.2");
+    queue_conf("keyUsage", "digitalSignature,keyAgreement");
+    queue_policies("1.2.3.4", "2.23.140.1.2.1");
+    c = cert_of("CN=x", "CN=CA");
+    bare = cert_of("CN=x", "CN=CA");
+    queue_conf("extendedKeyUsage", "emailProtection");
+    queue_conf("keyUsage", "keyEncipherment");
+    other = cert_of("CN=x", "CN=CA");
+
+    assert_true(hits(c, "EKU", "clientAuth", NULL, NULL));
+    assert_true(hits(c, "eku", "CLIENTAUTH", NULL, NULL));
+    assert_true(hits(c, "EKU", "1.3.6.1.5.5.7.3.2", NULL, NULL));
+    assert_true(hits(c, "EKU", "smartcardLogon", NULL, NULL));
+    assert_false(hits(c, "EKU", "emailProtection", NULL, NULL));
+    assert_false(hits(c, "EKU", "1.3.6.1.5.5.7.3", NULL, NULL));
+    assert_true(hits(other, "EKU", "emailProtection", NULL, NULL));
+    assert_true(hits(c, "KeyUsage", "digitalSignature", NULL, NULL));
+    assert_true(hits(c, "KeyUsage", "keyagreement", NULL, NULL));
+    assert_false(hits(c, "KeyUsage", "keyEncipherment", NULL, NULL));
+    assert_false(hits(c, "KeyUsage", "nonRepudiation", NULL, NULL));
+    assert_true(hits(other, "KeyUsage", "keyEncipherment", NULL, NULL));
+    assert_false(hits(other, "KeyUsage", "digitalSignature", NULL, NULL));
+    assert_true(hits(c, "Policy", "1.2.3.4", NULL, NULL));
+    assert_true(hits(c, "Policy", "2.23.140.1.2.1", NULL, NULL));
+    assert_false(hits(c, "Policy", "1.2.3", NULL, NULL));
+    /* without the extension nothing of it matches (KeyUsage too: no
+     * extension is no "every bit") */
+    assert_false(hits(bare, "EKU", "clientAuth", NULL, NULL));
+    assert_false(hits(bare, "KeyUsage", "digitalSignature", NULL, NULL));
+    assert_false(hits(bare, "Policy", "1.2.3.4", NULL, NULL));
+
+    assert_non_null(strstr(compile_error("EKU", "clientAuthx", NULL, NULL),
+                           "unknown extended key usage"));
+    assert_non_null(strstr(compile_error("KeyUsage", "cRLSign", NULL, NULL),
+                           "unknown key usage"));
+    assert_non_null(strstr(compile_error("Policy", "1..2", NULL, NULL),
+                           "bad policy OID"));
+    assert_non_null(strstr(compile_error("EKU", "clientAuth", "x", NULL),
+                           "exactly one value"));
+    assert_non_null(strstr(compile_error("SAN", "X400", "x", NULL),
+                           "unknown SAN kind"));
+    assert_string_equal(certmap_rule_text(pool, rule("eku", "clientauth",
+                                                     NULL, NULL)),
+                        "EKU clientAuth");
+    assert_string_equal(certmap_rule_text(pool, rule("san", "upn", "*@x",
+                                                     NULL)),
+                        "SAN UPN \"*@x\"");
+    assert_string_equal(certmap_rule_text(pool, rule("SAN", "DNS", "x",
+                                                     NULL)),
+                        "SAN DNS \"x\" CaseInsensitive");
+}
+
+/* A mapping with one template and maybe a regex, matched against c. */
+static certmap_name_e expand(const certmap_cert_t *c, const char *text,
+                             const char *regex, const char **name)
+{
+    certmap_template_t *t = NULL;
+    const char *why = NULL, *err;
+    certmap_name_e rc;
+
+    err = certmap_template_compile(pool, text, regex, &t);
+    if (err) {
+        fail_msg("template %s: %s", text, err);
+    }
+    assert_non_null(t);
+    rc = certmap_template_expand(pool, t, c, name, &why);
+    assert_true(rc == CERTMAP_NAME_OK ? why == NULL : why != NULL);
+    return rc;
+}
+
+static void test_templates(void **state)
+{
+    certmap_cert_t *c = san_cert();
+    certmap_cert_t *plain = cert_of("CN=bob/OU=Sales/OU=Ops", "O=Contoso");
+    certmap_template_t *t = NULL;
+    const char *name;
+
+    assert_int_equal(expand(c, "%{SAN:UPN}", NULL, &name), CERTMAP_NAME_OK);
+    assert_string_equal(name, "alice@CORP.contoso.com");
+    assert_int_equal(expand(c, "%{SAN:Email}", NULL, &name),
+                     CERTMAP_NAME_OK);
+    assert_string_equal(name, "alice@contoso.com");      /* the first */
+    assert_int_equal(expand(c, "%{san:dns}", NULL, &name), CERTMAP_NAME_OK);
+    assert_string_equal(name, "WWW.Contoso.com");
+    assert_int_equal(expand(plain, "x-%{Subject:OU}.%{Issuer:O}", NULL,
+                            &name), CERTMAP_NAME_OK);
+    assert_string_equal(name, "x-Sales.Contoso");
+    assert_int_equal(expand(c, "%{SAN:UPN}", "^([^@]+)@corp\\.contoso\\.com$",
+                            &name), CERTMAP_NAME_NONE);
+    assert_int_equal(expand(c, "%{SAN:UPN}",
+                            "(?i)^([^@]+)@corp\\.contoso\\.com$", &name),
+                     CERTMAP_NAME_OK);
+    assert_string_equal(name, "alice");
+    /* no capture group: the whole name */
+    assert_int_equal(expand(c, "%{SAN:Email}", "@contoso\\.com$", &name),
+                     CERTMAP_NAME_OK);
+    assert_string_equal(name, "alice@contoso.com");
+    /* absent values: no name, the mapping does not match */
+    assert_int_equal(expand(plain, "%{SAN:UPN}", NULL, &name),
+                     CERTMAP_NAME_NONE);
+    assert_int_equal(expand(plain, "%{Subject:E}", NULL, &name),
+                     CERTMAP_NAME_NONE);
+    /* not a template */
+    assert_null(certmap_template_compile(pool, "alice", NULL, &t));
+    assert_null(t);
+    assert_non_null(certmap_template_compile(pool, "%{SAN:UPN", NULL, &t));
+    assert_non_null(certmap_template_compile(pool, "%{SAN:IP}", NULL, &t));
+    assert_non_null(certmap_template_compile(pool, "%{EKU:x}", NULL, &t));
+    assert_non_null(certmap_template_compile(pool, "%{Subject}", NULL, &t));
+    assert_non_null(certmap_template_compile(pool, "%{Subject:XX}", NULL,
+                                             &t));
+    assert_non_null(strstr(certmap_template_compile(pool, "%{SAN:UPN}",
+                                                    "(", &t),
+                           "bad regular expression"));
+    assert_null(certmap_template_compile(pool, "%{SAN:UPN}", "^(.*)$", &t));
+    assert_string_equal(certmap_template_text(pool, t),
+                        "%{SAN:UPN} matching \"^(.*)$\"");
+}
+
+static void test_template_bad_names(void **state)
+{
+    static const char *const bad[] = {
+        "a\x01b", "a/b", "-rf", "tab\there", "del\x7f", "c1\xc2\x85x", "",
+    };
+    char long_cn[300];
+    const char *name;
+    certmap_cert_t *c;
+    X509_NAME *n = X509_NAME_new();
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        X509_NAME *bn = X509_NAME_new();
+
+        add_raw(bn, NID_commonName, V_ASN1_UTF8STRING, bad[i],
+                (int)strlen(bad[i]));
+        c = parse(make_cert_names(bn, X509_NAME_new(), 9));
+        assert_int_equal(expand(c, "%{Subject:CN}", NULL, &name),
+                         CERTMAP_NAME_BAD);
+        assert_null(name);
+    }
+    /* a NUL in the value the template names */
+    add_raw(n, NID_commonName, V_ASN1_UTF8STRING, "ab\0c", 4);
+    c = parse(make_cert_names(n, X509_NAME_new(), 5));
+    assert_int_equal(expand(c, "%{Subject:CN}", NULL, &name),
+                     CERTMAP_NAME_BAD);
+    /* 257 bytes: too long; 256: fine */
+    memset(long_cn, 'a', sizeof(long_cn));
+    long_cn[0] = '\0';
+    c = cert_of("CN=abcdefgh", "CN=CA");
+    {
+        char text[400];
+        memset(text, 'x', 248);
+        strcpy(text + 248, "%{Subject:CN}");
+        assert_int_equal(expand(c, text, NULL, &name), CERTMAP_NAME_OK);
+        assert_int_equal(strlen(name), 256);
+        text[0] = 'y';
+        memmove(text + 1, text, strlen(text) + 1);
+        assert_int_equal(expand(c, text, NULL, &name), CERTMAP_NAME_BAD);
+    }
+    /* an empty capture, a leading '-' made by the regex */
+    c = cert_of("CN=x-y", "CN=CA");
+    assert_int_equal(expand(c, "%{Subject:CN}", "^x(.*)y$", &name),
+                     CERTMAP_NAME_BAD);
+    assert_int_equal(expand(c, "%{Subject:CN}", "^x(.*)$", &name),
+                     CERTMAP_NAME_BAD);
+    assert_int_equal(expand(c, "%{Subject:CN}", "^(x)", &name),
+                     CERTMAP_NAME_OK);
+    assert_string_equal(name, "x");
+    (void)long_cn;
+}
+
+/* A template is part of the match: no name, next mapping; a bad name
+ * wins (and is refused by the caller). */
+static void test_template_in_match(void **state)
+{
+    certmap_table_t *t = certmap_table_make(pool);
+    certmap_mapping_t *upn = mapping("upn", "%{SAN:UPN}");
+    certmap_mapping_t *cn = mapping("cn", "%{Subject:CN}");
+    certmap_mapping_t *fixed = mapping("fixed", "guest");
+    apr_array_header_t *trace = apr_array_make(pool, 4,
+                                               sizeof(certmap_step_t));
+    certmap_template_t *tpl;
+
+    assert_null(certmap_template_compile(pool, upn->user,
+                                         "^([^@]+)@contoso\\.com$", &tpl));
+    upn->user_template = tpl;
+    assert_null(certmap_template_compile(pool, cn->user, NULL, &tpl));
+    cn->user_template = tpl;
+    add_m2o(t, with_rule(upn, rule("Issuer", "CN", "CA", NULL)));
+    add_m2o(t, with_rule(cn, rule("Subject", "OU", "Staff", NULL)));
+    add_m2o(t, with_rule(fixed, rule("Issuer", "CN", "CA", NULL)));
+
+    {
+        GENERAL_NAMES *gn = GENERAL_NAMES_new();
+        san_add(gn, GEN_OTHERNAME, "carol@contoso.com", -1);
+        queue_san(gn);
+    }
+    assert_ptr_equal(match(tables_of(t, NULL),
+                           cert_of("CN=carol", "CN=CA"), 1, 1), upn);
+    {
+        GENERAL_NAMES *gn = GENERAL_NAMES_new();
+        san_add(gn, GEN_OTHERNAME, "mallory@evil.com@contoso.com", -1);
+        queue_san(gn);
+    }
+    assert_ptr_equal(match(tables_of(t, NULL),
+                           cert_of("CN=-x/OU=Staff", "CN=CA"), 1, 1), cn);
+    assert_ptr_equal(match(tables_of(t, NULL),
+                           cert_of("CN=dave", "CN=CA"), 1, 1), fixed);
+    assert_ptr_equal(certmap_match(tables_of(t, NULL),
+                                   cert_of("CN=dave", "CN=CA"), 1, 1, trace),
+                     fixed);
+    assert_int_equal(trace->nelts, 2);
+    assert_true(APR_ARRAY_IDX(trace, 0, certmap_step_t).no_name);
+    assert_null(APR_ARRAY_IDX(trace, 0, certmap_step_t).failed_rule);
+    assert_false(APR_ARRAY_IDX(trace, 1, certmap_step_t).no_name);
+}
+
 /* ---- randomized: the indexed search equals a naive scan ------------------ */
 
 /* Values are made of these pieces; the test knows how they fold. */
@@ -1079,9 +1599,16 @@ static void use_long_pieces(int on)
 /* The unknown OID has no OpenSSL number: it compares by its octets. */
 static const char *const model_types[] = { "CN", "O", "OU", "1.2.3.4.5" };
 
+/* Beyond IIS: SAN kinds (field 2) and EKU values (field 3). */
+static const char *const model_san[] = { "UPN", "DNS", "Email" };
+static const char *const model_eku[] = {
+    "1.3.6.1.5.5.7.3.2", "1.3.6.1.5.5.7.3.4", "1.2.3.4",
+};
+
 typedef struct {
     int field, type;
     const char *value, *folded;
+    int dead;                   /* non-ASCII in an IA5 name: never matches */
 } model_attr_t;
 
 typedef struct {
@@ -1161,7 +1688,8 @@ static int model_rule_match(const model_rule_t *r, const model_attr_t *attrs,
     int i;
 
     for (i = 0; i < nattrs; i++) {
-        if (attrs[i].field != r->field || attrs[i].type != r->type) {
+        if (attrs[i].field != r->field || attrs[i].type != r->type
+            || attrs[i].dead) {
             continue;
         }
         if (r->ci ? model_text_match(model_fold(r->criteria),
@@ -1213,6 +1741,63 @@ static const char *random_criteria(void)
     }
 }
 
+static const char *field_word(int field)
+{
+    static const char *const words[] = { "Subject", "Issuer", "SAN" };
+
+    return words[field];
+}
+
+static int is_ascii(const char *s)
+{
+    for (; *s; s++) {
+        if ((unsigned char)*s >= 0x80) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Random SAN values and EKU OIDs after the n name attributes. */
+static void random_extensions(model_attr_t *attrs, int *n)
+{
+    GENERAL_NAMES *gn = GENERAL_NAMES_new();
+    EXTENDED_KEY_USAGE *eku = sk_ASN1_OBJECT_new_null();
+    int i, k;
+
+    for (i = rand() % 4; i > 0; i--) {
+        model_attr_t *a = &attrs[(*n)++];
+        static const int types[] = { GEN_OTHERNAME, GEN_DNS, GEN_EMAIL };
+
+        a->field = 2;
+        a->type = rand() % 3;
+        random_text(&a->value, &a->folded);
+        a->dead = a->type != 0 && !is_ascii(a->value);
+        san_add(gn, types[a->type], a->value, (int)strlen(a->value));
+    }
+    for (k = 0; k < 3; k++) {
+        if (rand() % 5 == 0) {
+            model_attr_t *a = &attrs[(*n)++];
+
+            a->field = 3;
+            a->type = 0;
+            a->value = a->folded = model_eku[k];
+            a->dead = 0;
+            sk_ASN1_OBJECT_push(eku, OBJ_txt2obj(model_eku[k], 1));
+        }
+    }
+    if (sk_GENERAL_NAME_num(gn) > 0) {
+        queue_san(gn);
+    }
+    else {
+        GENERAL_NAMES_free(gn);
+    }
+    if (sk_ASN1_OBJECT_num(eku) > 0) {
+        queue_ext(X509V3_EXT_i2d(NID_ext_key_usage, 0, eku));
+    }
+    sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+}
+
 static void build_random_table(certmap_table_t *t, model_mapping_t *mm,
                                certmap_mapping_t **maps, int n)
 {
@@ -1228,14 +1813,29 @@ static void build_random_table(certmap_table_t *t, model_mapping_t *mm,
         m->enabled = mm[i].enabled;
         for (j = 0; j < mm[i].nrules; j++) {
             model_rule_t *r = &mm[i].rules[j];
+            int pick = rand() % 10;
 
-            r->field = rand() % 5 == 0;
-            r->type = rand() % 3;
+            r->field = pick < 6 ? 0 : pick < 8 ? 1 : pick < 9 ? 2 : 3;
+            if (r->field == 3 && j == 0) {
+                r->field = 2;   /* EKU only next to other rules */
+            }
+            r->type = r->field == 3 ? 0 : rand() % 3;
             r->ci = rand() % 2;
             r->criteria = random_criteria();
-            with_rule(m, rule(r->field ? "Issuer" : "Subject",
-                              model_types[r->type], r->criteria,
+            if (r->field == 3) {
+                r->ci = 0;
+                r->criteria = model_eku[rand() % 3];
+                with_rule(m, rule("EKU", r->criteria, NULL, NULL));
+                continue;
+            }
+            with_rule(m, rule(field_word(r->field),
+                              r->field == 2 ? model_san[r->type]
+                                            : model_types[r->type],
+                              r->criteria,
                               r->ci ? "CaseInsensitive" : NULL));
+            if (r->field == 2 && r->type == 1) {
+                r->ci = 1;          /* DNS: always */
+            }
         }
         add_m2o(t, m);
         maps[i] = m;
@@ -1255,12 +1855,14 @@ static const certmap_cert_t *random_cert(model_attr_t *attrs, int *nattrs)
 
         a->field = set ? 0 : rand() % 4 == 0;
         a->type = rand() % 3;
+        a->dead = 0;
         random_text(&a->value, &a->folded);
         assert_int_equal(X509_NAME_add_entry_by_txt(names[a->field],
                              model_types[a->type], MBSTRING_UTF8,
                              (const unsigned char *)a->value, -1, -1, set),
                          1);
     }
+    random_extensions(attrs, nattrs);
     return parse(make_cert_names(names[0], names[1], rand()));
 }
 
@@ -1316,14 +1918,15 @@ static const certmap_cert_t *mix_cert(model_attr_t *attrs, int *nattrs)
     int i, n = 0;
 
     if (rand() % 5) {
-        attrs[n++] = (model_attr_t){ 1, 1, "CertMap Test", "certmap test" };
+        attrs[n++] = (model_attr_t){ 1, 1, "CertMap Test", "certmap test", 0 };
         attrs[n++] = (model_attr_t){ 1, 0, "CertMap Test Root CA",
-                                     "certmap test root ca" };
+                                     "certmap test root ca", 0 };
     }
     for (i = rand() % 7; i > 0; i--) {
         model_attr_t *a = &attrs[n++];
 
         a->field = rand() % 8 == 0;
+        a->dead = 0;
         a->type = rand() % 4;
         random_text(&a->value, &a->folded);
     }
@@ -1376,7 +1979,7 @@ static void random_round(unsigned int seed, int n, int ncerts)
     certmap_table_t *outer = certmap_table_make(pool);
     certmap_table_t *inner = certmap_table_make(pool);
     apr_array_header_t *tables = tables_of(outer, inner);
-    model_attr_t attrs[8];
+    model_attr_t attrs[16];
     int round, nattrs, matched = 0, unmatched = 0;
 
     srand(seed);
@@ -1451,10 +2054,19 @@ int main(void)
         cmocka_unit_test_teardown(test_rule_text, clear_pool),
         cmocka_unit_test_teardown(test_base64_blobs, clear_pool),
         cmocka_unit_test_teardown(test_trailing_garbage, clear_pool),
+        cmocka_unit_test_teardown(test_signature_unused_bits, clear_pool),
+        cmocka_unit_test_teardown(test_signature_parameter_unused_bits,
+                                  clear_pool),
         cmocka_unit_test_teardown(test_files, clear_pool),
         cmocka_unit_test_teardown(test_describe, clear_pool),
         cmocka_unit_test_teardown(test_parse_keeps_reference, clear_pool),
         cmocka_unit_test_teardown(test_trace, clear_pool),
+        cmocka_unit_test_teardown(test_san_kinds, clear_pool),
+        cmocka_unit_test_teardown(test_san_hostile, clear_pool),
+        cmocka_unit_test_teardown(test_usages, clear_pool),
+        cmocka_unit_test_teardown(test_templates, clear_pool),
+        cmocka_unit_test_teardown(test_template_bad_names, clear_pool),
+        cmocka_unit_test_teardown(test_template_in_match, clear_pool),
         cmocka_unit_test_teardown(test_random_index_equals_naive_scan,
                                   clear_pool),
         cmocka_unit_test_teardown(test_random_mix_equals_naive_scan,

@@ -121,6 +121,7 @@ void *certmap_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     merged->cache = base->cache;
     /* One logon helper for the whole server. */
     merged->logon_slots = base->logon_slots;
+    merged->proxy = certmap_proxy_merge(p, base->proxy, add->proxy);
     return merged;
 }
 
@@ -839,6 +840,19 @@ const command_rec certmap_cmds[] = {
     AP_INIT_TAKE1("CertMapCacheTimeout", certmap_cache_set_timeout, NULL,
                   RSRC_CONF, "Longest wait on the shared cache (default "
                   "1 s; '500ms' for milliseconds); slower is a miss"),
+    AP_INIT_ITERATE("CertMapTrustedProxy", certmap_proxy_set_trusted, NULL,
+                    RSRC_CONF, "addresses or CIDRs of the TLS-terminating "
+                    "proxies whose forwarded certificate is used"),
+    AP_INIT_TAKE2("CertMapProxyHeader", certmap_proxy_set_header, NULL,
+                  RSRC_CONF, "the header a trusted proxy forwards the "
+                  "certificate in, and its format: rfc9440, xfcc, "
+                  "pem-urlencoded or base64-der"),
+    AP_INIT_TAKE1("CertMapProxyCACertificateFile", certmap_proxy_set_ca_file,
+                  NULL, RSRC_CONF, "PEM CA certificates a forwarded "
+                  "certificate is verified against"),
+    AP_INIT_TAKE1("CertMapProxyCARevocationFile", certmap_proxy_set_crl_file,
+                  NULL, RSRC_CONF, "PEM CRLs a forwarded certificate is "
+                  "checked against (every certificate of the chain)"),
     AP_INIT_FLAG("CertMapDirectory", certmap_directory_set_enabled, NULL,
                  CERTMAP_DIR, "On to look unmapped certificates up in an "
                  "LDAP directory"),

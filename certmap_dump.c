@@ -172,6 +172,7 @@ static void certmap_dump_server(apr_pool_t *p, server_rec *s, int is_main)
     if (is_main) {
         certmap_cache_dump(sc);
     }
+    certmap_proxy_dump(s);
     certmap_dump_scope(p, is_main ? "(server)" : "(virtual host)",
                        s->lookup_defaults);
     certmap_dump_sections(p, "Directory", core->sec_dir);

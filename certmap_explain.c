@@ -257,37 +257,71 @@ static void certmap_explain_verdict(apr_pool_t *p,
                                 : "account check only");
 }
 
+/* What a request would know about the certificate (certmap_facts_t, as
+ * the request path gathers it): a TLS client presented it; verification
+ * is judged by its validity dates only (explain has no chain). */
+static certmap_facts_t *certmap_explain_facts(apr_pool_t *p,
+                                              certmap_cert_t *cert)
+{
+    certmap_facts_t *f = apr_pcalloc(p, sizeof(*f));
+    X509 *x509 = certmap_cert_x509(cert);
+
+    f->tls = 1;
+    f->cipher_bits = -1;        /* the settings line names 403.5 */
+    f->present = 1;
+    f->cert = cert;
+    f->verified = CERTMAP_GRANTED;
+    if (X509_cmp_current_time(X509_get0_notAfter(x509)) < 0) {
+        f->verified = CERTMAP_CERT_EXPIRED;
+        f->reason = "the certificate has expired";
+    }
+    else if (X509_cmp_current_time(X509_get0_notBefore(x509)) > 0) {
+        f->verified = CERTMAP_CERT_EXPIRED;
+        f->reason = "the certificate is not yet valid";
+    }
+    return f;
+}
+
 static void certmap_explain_outcome(apr_pool_t *p,
                                     const certmap_dir_conf_t *dc,
-                                    const certmap_cert_t *cert)
+                                    const certmap_facts_t *facts)
 {
     apr_array_header_t *trace;
     const certmap_mapping_t *m;
+    certmap_outcome_e outcome;
+    const char *reason;
 
     certmap_explain_settings(p, dc);
-    /* Without SslNegotiateCert IIS never looks at a certificate. */
-    if (!(certmap_conf_ssl_flags(dc)
-          & (CERTMAP_SSL_NEGOTIATE | CERTMAP_SSL_REQUIRE))) {
+    /* the request path's own checks before mapping, in its order */
+    switch (certmap_facts_precheck(facts, certmap_conf_ssl_flags(dc),
+                                   &outcome, &reason)) {
+    case 0:
+        break;
+    case 1:
+        certmap_explain_refusal(outcome, reason);
+        return;
+    default:
+        /* Without SslNegotiateCert IIS never looks at a certificate. */
         printf("    outcome: the certificate is not looked at (no "
                "SslNegotiateCert): passed on to other authentication\n");
         return;
     }
     trace = apr_array_make(p, 8, sizeof(certmap_step_t));
-    m = certmap_match(dc->tables, cert,
+    m = certmap_match(dc->tables, facts->cert,
                       certmap_explain_flag(dc->one_to_one, 1),
                       certmap_explain_flag(dc->many_to_one, 1), trace);
     certmap_explain_one_to_one(dc, m);
     if (!m || !certmap_explain_is_one_to_one(m)) {
         certmap_explain_trace(p, dc, trace, m);
     }
-    certmap_explain_verdict(p, dc, m, cert);
+    certmap_explain_verdict(p, dc, m, facts->cert);
 }
 
 /* ---- servers and sections ----------------------------------------------- */
 
 typedef struct {
     apr_pool_t *p;
-    const certmap_cert_t *cert;
+    const certmap_facts_t *facts;
     server_rec *server;
     int server_printed;         /* its header line, printed on first use */
 } certmap_explain_ctx_t;
@@ -309,7 +343,7 @@ static void certmap_explain_scope(certmap_explain_ctx_t *ctx,
         ctx->server_printed = 1;
     }
     printf("  %s%s\n", label, merged ? merged : "");
-    certmap_explain_outcome(ctx->p, dc, ctx->cert);
+    certmap_explain_outcome(ctx->p, dc, ctx->facts);
 }
 
 /* Does a section say anything about CertMap itself?  Sections that do not
@@ -454,7 +488,7 @@ void certmap_explain_config(apr_pool_t *p, server_rec *main_server)
     certmap_explain_header(p, path, cert);
     memset(&ctx, 0, sizeof(ctx));
     ctx.p = p;
-    ctx.cert = cert;
+    ctx.facts = certmap_explain_facts(p, cert);
     for (s = main_server; s; s = s->next) {
         ctx.server = s;
         ctx.server_printed = 0;

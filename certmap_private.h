@@ -97,6 +97,8 @@ typedef struct {
     int logon_slots;                /* CertMapLogonSlots (main server) */
     const char *cache_secret;       /* CertMapCacheSecret, resolved */
     apr_interval_time_t cache_timeout;  /* CertMapCacheTimeout; 0: unset */
+    /* behind a TLS-terminating proxy (certmap_proxy.c); NULL: none */
+    struct certmap_proxy_conf *proxy;
 } certmap_srv_conf_t;
 
 /* The last mapping and logon on a connection, so that a keep-alive
@@ -121,6 +123,27 @@ typedef struct {
     const char *service, *account, *password, *rhost;
     apr_time_t logged_on;               /* 0: no logon remembered */
 } certmap_memo_t;
+
+/* What a request knows about its client certificate, gathered once per
+ * request in one place (certmap_facts.c): from mod_ssl for a direct TLS
+ * client, from the header of a trusted proxy (certmap_proxy.c), or from a
+ * file (`certmap explain`).  The request path, explain and the log read
+ * it, so they cannot disagree. */
+typedef struct {
+    int from_proxy;             /* forwarded by a trusted proxy */
+    int tls;                    /* the client spoke TLS (to us or to the
+                                   trusted proxy, which is assumed) */
+    int cipher_bits;            /* -1: not known here, assumed sufficient
+                                   (a trusted proxy terminated TLS) */
+    int present;                /* a certificate was presented/forwarded */
+    certmap_outcome_e verified; /* CERTMAP_GRANTED, or how verification
+                                   failed (403.16/.13/.17) */
+    const char *reason;         /* why it failed, for the log */
+    const char *desc;           /* the failing certificate, when it could
+                                   not be parsed (no `cert`) */
+    certmap_cert_t *cert;       /* parsed (and digested) once; NULL when
+                                   absent or unreadable */
+} certmap_facts_t;
 
 /* What PAM is handed for one logon: a memoised or cached logon is reused
  * only when all of it is equal. */
@@ -184,6 +207,54 @@ const char *certmap_conf_ssl_flags_text(apr_pool_t *p, int flags);
  * CertMapDefaultLogonDomain, unless USER names a domain itself. */
 const char *certmap_conf_account(apr_pool_t *p, const certmap_dir_conf_t *dc,
                                  const char *user);
+
+/* ---- certmap_facts.c ---------------------------------------------------- */
+
+/* What r knows about its client certificate, gathered on first use and
+ * kept for the request: from a trusted proxy's header when r's server
+ * trusts the peer (certmap_proxy.c), else from mod_ssl.  Never NULL. */
+const certmap_facts_t *certmap_facts_get(request_rec *r);
+
+/* The contract's checks before mapping, in its order, for a scope with
+ * CertMapSSLFlags `flags`: returns 1 when the request ends with *outcome
+ * (and *reason), 0 when the verified certificate f->cert goes on to
+ * mapping, -1 when it is passed on to other authentication. */
+int certmap_facts_precheck(const certmap_facts_t *f, int flags,
+                           certmap_outcome_e *outcome, const char **reason);
+
+/* ---- certmap_proxy.c ---------------------------------------------------- */
+
+struct certmap_proxy_conf;
+
+/* Directive handlers (server scope). */
+const char *certmap_proxy_set_trusted(cmd_parms *cmd, void *dummy,
+                                      const char *arg);
+const char *certmap_proxy_set_header(cmd_parms *cmd, void *dummy,
+                                     const char *name, const char *format);
+const char *certmap_proxy_set_ca_file(cmd_parms *cmd, void *dummy,
+                                      const char *arg);
+const char *certmap_proxy_set_crl_file(cmd_parms *cmd, void *dummy,
+                                       const char *arg);
+
+/* A virtual host's settings: its own where it has any, else the main
+ * server's (field by field). */
+struct certmap_proxy_conf *certmap_proxy_merge(apr_pool_t *p,
+                                               struct certmap_proxy_conf *base,
+                                               struct certmap_proxy_conf *add);
+
+/* Whether r's server takes the client certificate from a proxy and r's
+ * TCP peer (c->client_addr, never r->useragent_addr) is one it trusts. */
+int certmap_proxy_trusted(request_rec *r);
+
+/* Fills f from the trusted proxy's header: no header is no certificate;
+ * two headers, a malformed one or one that fails verification against
+ * CertMapProxyCACertificateFile is a failure (403.16/.13/.17). */
+void certmap_proxy_facts(request_rec *r, certmap_facts_t *f);
+
+/* -D DUMP_CERTMAP: a server's proxy settings. */
+void certmap_proxy_dump(server_rec *s);
+
+void certmap_proxy_register_hooks(apr_pool_t *p);
 
 /* ---- certmap_memo.c ---------------------------------------------------- */
 
@@ -264,6 +335,9 @@ int certmap_tls_refuse_authn(request_rec *r);
  * *reason set. */
 certmap_outcome_e certmap_tls_verified(request_rec *r, certmap_conn_t *cc,
                                        const char **reason);
+
+/* The contract's sub-status for an OpenSSL verify error (X509_V_ERR_*). */
+certmap_outcome_e certmap_tls_classify(int err);
 
 /* The module's state for c, or NULL when c is not a mod_ssl connection.
  * On an HTTP/2 secondary connection, the state of its master. */

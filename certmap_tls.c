@@ -121,7 +121,7 @@ static struct {
 /* The contract's sub-status for an OpenSSL verify error.  Anything not
  * named is "untrusted or invalid" (16), CRL problems included: without a
  * usable CRL the certificate cannot be shown valid, so it fails closed. */
-static certmap_outcome_e certmap_tls_classify(int err)
+certmap_outcome_e certmap_tls_classify(int err)
 {
     switch (err) {
     case X509_V_ERR_CERT_HAS_EXPIRED:

@@ -24,8 +24,6 @@
 #include "http_request.h"
 #include "http_ssl.h"
 
-#include <openssl/pem.h>
-
 #include "certmap_private.h"
 #include "certmap_pam.h"
 #include "certmap_directory.h"
@@ -37,131 +35,9 @@ static int certmap_flag(int value, int dflt)
     return value == CERTMAP_UNSET ? dflt : value;
 }
 
-/* ---- the client certificate ------------------------------------------- */
-
-/* Slow path, for connections whose SSL* the module never saw: the
- * certificate as mod_ssl exports it, parsed for this request only. */
-static certmap_cert_t *certmap_cert_from_pem(request_rec *r)
-{
-    const char *pem = ap_ssl_var_lookup(r->pool, r->server, r->connection,
-                                        r, "SSL_CLIENT_CERT");
-    certmap_cert_t *cert = NULL;
-    const char *err;
-    BIO *bio;
-    X509 *x509;
-
-    if (!pem || !*pem) {
-        return NULL;
-    }
-    bio = BIO_new_mem_buf(pem, -1);
-    x509 = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-    BIO_free(bio);
-    if (!x509) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "certmap: cannot decode "
-                      "the client certificate exported by mod_ssl");
-        return NULL;
-    }
-    if ((err = certmap_cert_parse(r->pool, x509, &cert))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "certmap: %s", err);
-    }
-    X509_free(x509);
-    return cert;
-}
-
-/* The peer certificate parsed once per connection: a keep-alive
- * connection parses and digests it on its first request only.  A new
- * certificate (renegotiation) replaces the old one in a cleared pool, so
- * memory does not grow with requests. */
-static certmap_cert_t *certmap_conn_cert(request_rec *r, certmap_conn_t *cc,
-                                         X509 *x509)
-{
-    const char *err;
-
-    if (cc->parsed && cc->parsed_x509 == x509) {
-        return cc->parsed;
-    }
-    if (!cc->cert_pool) {
-        apr_pool_create(&cc->cert_pool, r->connection->pool);
-        apr_pool_tag(cc->cert_pool, "certmap_cert");
-    }
-    else {
-        apr_pool_clear(cc->cert_pool);
-    }
-    cc->parsed = NULL;
-    cc->parsed_x509 = NULL;
-    certmap_memo_reset(cc);
-    if ((err = certmap_cert_parse(cc->cert_pool, x509, &cc->parsed))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "certmap: %s", err);
-        return NULL;
-    }
-    cc->parsed_x509 = x509;
-    return cc->parsed;
-}
-
-/* Whether the client presented a certificate, and if so, parsed.
- * *failed is set when one was presented but could not be read. */
-static certmap_cert_t *certmap_request_cert(request_rec *r,
-                                            certmap_conn_t *cc, int *present,
-                                            int *failed)
-{
-    certmap_cert_t *cert;
-    X509 *x509;
-
-    *failed = 0;
-    if (cc && cc->ssl) {
-        x509 = SSL_get0_peer_certificate(cc->ssl);
-        *present = (x509 != NULL);
-        if (!x509) {
-            return NULL;
-        }
-        /* HTTP/2 streams run in parallel on the master connection's state:
-         * they parse for themselves instead of sharing its cache. */
-        if (r->connection->master) {
-            const char *err = certmap_cert_parse(r->pool, x509, &cert);
-            if (err) {
-                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "certmap: %s",
-                              err);
-                cert = NULL;
-            }
-        }
-        else {
-            cert = certmap_conn_cert(r, cc, x509);
-        }
-    }
-    else {
-        const char *verify = ap_ssl_var_lookup(r->pool, r->server,
-                                               r->connection, r,
-                                               "SSL_CLIENT_VERIFY");
-        *present = verify && *verify && strcmp(verify, "NONE") != 0;
-        if (!*present) {
-            return NULL;
-        }
-        cert = certmap_cert_from_pem(r);
-    }
-    *failed = (cert == NULL);
-    return cert;
-}
-
-/* ---- TLS checks ------------------------------------------------------- */
-
-static int certmap_cipher_bits(request_rec *r, certmap_conn_t *cc)
-{
-    const char *bits;
-    char *end;
-    apr_int64_t value;
-
-    if (cc && cc->ssl && SSL_get_current_cipher(cc->ssl)) {
-        return SSL_CIPHER_get_bits(SSL_get_current_cipher(cc->ssl), NULL);
-    }
-    bits = ap_ssl_var_lookup(r->pool, r->server, r->connection, r,
-                             "SSL_CIPHER_USEKEYSIZE");
-    if (!bits || !*bits) {
-        return 0;
-    }
-    errno = 0;
-    value = apr_strtoi64(bits, &end, 10);
-    return (errno || *end || value < 0 || value > 65536) ? 0 : (int)value;
-}
+/* What a request knows about its certificate (present, verified, cipher
+ * strength, parsed) is gathered in one place, certmap_facts.c: from
+ * mod_ssl, or from a trusted proxy's header (certmap_proxy.c). */
 
 /* ---- logon ------------------------------------------------------------ */
 
@@ -332,10 +208,10 @@ static int certmap_check_access(request_rec *r)
     const certmap_dir_conf_t *dc =
         ap_get_module_config(r->per_dir_config, &certmap_module);
     const char *prev, *reason = NULL;
-    certmap_outcome_e verified;
+    const certmap_facts_t *facts;
+    certmap_outcome_e outcome;
     certmap_conn_t *cc;
-    certmap_cert_t *cert;
-    int flags, present, failed, bits;
+    int flags;
 
     if (certmap_flag(dc->enabled, 0) != 1) {
         return DECLINED;
@@ -349,48 +225,22 @@ static int certmap_check_access(request_rec *r)
 
     flags = certmap_conf_ssl_flags(dc);
     cc = certmap_conn_get(r->connection);
-    if (!ap_ssl_conn_is_ssl(r->connection)) {
-        if (flags & CERTMAP_SSL) {
-            return certmap_finish(r, CERTMAP_SSL_REQUIRED, NULL, NULL, NULL,
-                                  "plain HTTP request");
+    facts = certmap_facts_get(r);
+    switch (certmap_facts_precheck(facts, flags, &outcome, &reason)) {
+    case 0:
+        break;                      /* a verified certificate: map it */
+    case 1:
+        if (outcome == CERTMAP_SSL128_REQUIRED) {
+            reason = apr_psprintf(r->pool, "cipher strength %d bits",
+                                  facts->cipher_bits);
         }
-        if (flags & CERTMAP_SSL_REQUIRE) {
-            return certmap_finish(r, CERTMAP_CERT_REQUIRED, NULL, NULL, NULL,
-                                  "plain HTTP request, certificate "
-                                  "required");
-        }
-        return DECLINED;
-    }
-    if ((flags & CERTMAP_SSL_128)
-        && (bits = certmap_cipher_bits(r, cc)) < 128) {
-        return certmap_finish(r, CERTMAP_SSL128_REQUIRED, NULL, NULL, NULL,
-                              apr_psprintf(r->pool, "cipher strength %d "
-                                           "bits", bits));
-    }
-    /* Without SslNegotiateCert IIS never looks at a certificate. */
-    if (!(flags & (CERTMAP_SSL_NEGOTIATE | CERTMAP_SSL_REQUIRE))) {
-        return DECLINED;
-    }
-
-    cert = certmap_request_cert(r, cc, &present, &failed);
-    if (!present) {
-        if (flags & CERTMAP_SSL_REQUIRE) {
-            return certmap_finish(r, CERTMAP_CERT_REQUIRED, NULL, NULL, NULL,
-                                  "no client certificate");
-        }
-        return DECLINED;    /* another AuthType may decide */
-    }
-    verified = certmap_tls_verified(r, cc, &reason);
-    if (verified != CERTMAP_GRANTED) {
-        return certmap_finish(r, verified, cert, NULL, NULL, reason);
-    }
-    if (failed) {
-        return certmap_finish(r, CERTMAP_INTERNAL_ERROR, NULL, NULL, NULL,
-                              "the client certificate could not be read");
+        return certmap_finish(r, outcome, facts->cert, NULL, NULL, reason);
+    default:
+        return DECLINED;            /* another AuthType may decide */
     }
     /* The memo is the connection's: not for parallel HTTP/2 streams. */
     return certmap_map_and_logon(r, dc, r->connection->master ? NULL : cc,
-                                 cert);
+                                 facts->cert);
 }
 
 /* Runs first among the authentication hooks.  httpd asks for
@@ -483,6 +333,7 @@ static void certmap_register_hooks(apr_pool_t *p)
     ap_hook_check_authn(certmap_check_user, NULL, before_authn_core,
                         APR_HOOK_LAST, AP_AUTH_INTERNAL_PER_CONF);
     certmap_tls_register_hooks(p);
+    certmap_proxy_register_hooks(p);
     certmap_directory_register_hooks(p);
     certmap_outcome_register_hooks(p);
 }

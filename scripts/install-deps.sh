@@ -39,7 +39,7 @@ TEST="
     libpam-wrapper libcmocka-dev
     libapache2-mod-perl2 libwww-perl liblwp-protocol-https-perl
     libio-socket-ssl-perl libnet-ssleay-perl libhttp-daemon-perl
-    slapd ldap-utils memcached redis-server
+    slapd ldap-utils memcached redis-server haproxy
     curl passwd iproute2 valgrind lintian
     chromium fonts-dejavu-core
     clang libclang-rt-14-dev llvm-14

@@ -75,6 +75,23 @@ stage() {
     fi
 }
 
+# pam_wrapper keeps its configuration in /tmp/pam.X (one of 62 names) and
+# removes it when its process ends cleanly; a killed run leaves it behind,
+# and once the names run out pam_wrapper cannot start.  Remove those whose
+# process is gone (or, without a pid file, that are older than an hour).
+for d in /tmp/pam.?; do
+    [ -d "$d" ] || continue
+    if [ -f "$d/pid" ]; then
+        pid=$(cat "$d/pid" 2>/dev/null || true)
+        case $pid in ''|*[!0-9]*) continue ;; esac
+        kill -0 "$pid" 2>/dev/null && continue
+        [ -d "/proc/$pid" ] && continue
+    elif [ -z "$(find "$d" -maxdepth 0 -mmin +60 2>/dev/null)" ]; then
+        continue
+    fi
+    rm -rf "$d"
+done
+
 stage test-unit count_cmocka
 stage test-pam-root count_cmocka
 stage test-apache-pam-root count_plain

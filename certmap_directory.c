@@ -13,6 +13,10 @@
  * searches themselves run on the pooled LDAP handle with libldap, since
  * util_ldap offers no general search.
  *
+ * `certmap explain` (certmap_explain.c) runs the same methods through
+ * certmap_directory_explain, on a libldap connection of its own: in the
+ * test_config hook there is no request for mod_ldap's pool.
+ *
  * Found mappings are remembered in the module's shared cache
  * (certmap_cache.c).  A start-up hook checks that mod_ldap is loaded when
  * `CertMapDirectory On` was read in this configuration generation.

@@ -5,7 +5,9 @@
  * variable CERTMAP_EXPLAIN naming a certificate file, prints for every
  * scope whose effective CertMap is On what a request would get for that
  * certificate, and why (which mapping won, the first failed rule of each
- * many-to-one mapping before it).
+ * many-to-one mapping before it; with CertMapDirectory On and no local
+ * mapping, what the directory says: certmap_directory_explain asks it as
+ * a request would, on a connection of its own).
  *
  * It walks servers and sections the way certmap_dump.c does, and maps the
  * way the request path (mod_ssl.c order in certmap_check_access) does, for

@@ -496,6 +496,40 @@ if ! skipped ka || ! skipped nc; then
         GROW_D=$(awk -v a="$GROW_A" -v b="$GROW_P" 'BEGIN { printf "%.3f", b - a }')
         summary "memory growth per request, P minus A" "$GROW_D B (A $GROW_A, P $GROW_P)" "< 1 B" "$(okmiss "$GROW_D" "<" 1)"
     fi
+    # perf record of the keep-alive case: where the server's cycles go,
+    # A and P separately, mod_certmap's own symbols and the top of each.
+    if ! skipped ka && ! skipped perf; then
+        if command -v perf >/dev/null 2>&1 && perf record -q -o "$RUN/perf.probe" -- true >/dev/null 2>&1; then
+            PSECS=${BENCH_PERF_SECS:-5}
+            say "== perf record, keep-alive, $PSECS s each (bench/out/run/perf-*.data)"
+            for cfg in A B P; do
+                pids=$(httpd_children "$HPID" | tr '\n' ',' | sed 's/,$//')
+                timeout 300 ab -q -k -c "$CONC" -t "$PSECS" -n 10000000 -E "$OUT/alice-client.pem" \
+                    "$(cfg_url $cfg)" > "$RUN/ab-perf-$cfg.out" 2>&1 &
+                abpid=$!
+                perf record -q -F 2999 -g -p "$pids" -o "$RUN/perf-$cfg.data" -- sleep "$PSECS" >/dev/null 2>&1 || true
+                wait $abpid || true
+                perf report -i "$RUN/perf-$cfg.data" --no-children --sort dso,symbol --percent-limit 0.7 \
+                    --stdio 2>/dev/null | grep -v '^#' | grep '%' | grep -v '^ *-' | grep -v '^ *|' \
+                    | head -25 > "$RUN/perf-$cfg.top" || true
+                perf report -i "$RUN/perf-$cfg.data" --no-children --sort symbol --dsos mod_certmap.so \
+                    --stdio 2>/dev/null | grep -v '^#' | grep '%' | grep -v '^ *|' | head -15 > "$RUN/perf-$cfg.certmap" || true
+                perf report -i "$RUN/perf-$cfg.data" --children --sort symbol --stdio 2>/dev/null \
+                    | grep -E '^ +[0-9.]+% +[0-9.]+% .*(certmap_check_access|certmap_tls_access|certmap_tls_read_request|certmap_check_user_first|ssl_hook_UserCheck|ssl_hook_Access|ssl_var_lookup|ap_location_walk|ap_process_request_internal)' \
+                    | head -12 > "$RUN/perf-$cfg.hooks" || true
+                say "   $(cfg_name $cfg): top self (% of the children's samples):"
+                sed 's/^/     /' "$RUN/perf-$cfg.top" | head -12
+                say "   $(cfg_name $cfg): hooks, inclusive (children% self%):"
+                sed 's/^/     /' "$RUN/perf-$cfg.hooks"
+                if [ -s "$RUN/perf-$cfg.certmap" ]; then
+                    say "   $(cfg_name $cfg): mod_certmap.so, self:"
+                    sed 's/^/     /' "$RUN/perf-$cfg.certmap" | head -8
+                fi
+            done
+        else
+            say "== perf record: perf missing or not permitted here (perf_event_paranoid $(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null)); skipped"
+        fi
+    fi
     grep -v -e 'AH01909' "$RUN/error-hot.log" | grep -e ':error\]' -e ':crit\]' -e ':emerg\]' | head -5 || true
     stop_httpd "$RUN/httpd-hot.pid"
 fi

@@ -613,6 +613,7 @@ if ! skipped load; then
     if [ ! -s "$TREE" ] || [ "$O2OL" -nt "$TREE" ]; then
         awk '{ print "AddDefaultCharset " $3 }' "$O2OL" > "$TREE"
     fi
+    WC_ONLY_B=1     # the mappings once, in /b/ only
     P0=$(free_port); write_conf "$OUT/conf/load0.conf" "$P0" load0
     P1=$(free_port); write_conf "$OUT/conf/load1.conf" "$P1" load1 "$O2OL"
     P2=$(free_port); write_conf "$OUT/conf/load2.conf" "$P2" load2 "$TREE"
@@ -651,6 +652,7 @@ if ! skipped load; then
         eval "MEM_$tag=\"$mem\""
         stop_httpd "$RUN/httpd-$tag.pid"
     done
+    WC_ONLY_B=""
     # shellcheck disable=SC2154
     bpm=$(echo "$MEM_load0 $MEM_load1" | awk -v n="$N_LOAD" '{ printf "%.0f\n", ($4 - $1) * 1024 / n }')
     bpp=$(echo "$MEM_load0 $MEM_load1" | awk -v n="$N_LOAD" '{ printf "%.0f\n", ($5 - $2) * 1024 / n }')

@@ -168,7 +168,8 @@ o2o_file_conf() {  # N -> file name
     echo "$f"
 }
 # Many-to-one: N realistic non-matching mappings, then the one for alice.
-# Rules mix exact, case-insensitive and wildcard criteria; half of them
+# Rules mix exact, case-insensitive and wildcard criteria, and some SAN
+# and EKU rules (rules beyond IIS); half of them
 # start with a rule alice's certificate satisfies, so the scan evaluates
 # two rules before it moves on.
 m2o_conf() {  # N -> file name
@@ -187,6 +188,13 @@ m2o_conf() {  # N -> file name
             if (k == 3) printf "    CertMapRule Subject O \"*Division %d*\" CaseInsensitive\n", i
             if (i % 2 == 1)
                 printf "    CertMapRule Issuer O \"CertMap Test\"\n"
+            # rules beyond IIS among them: SAN e-mail and DNS, EKU
+            if (i % 10 == 5)
+                printf "    CertMapRule SAN Email \"dept-%d@*\" CaseInsensitive\n", i
+            if (i % 10 == 7)
+                printf "    CertMapRule SAN DNS \"*.dept-%d.example\"\n", i
+            if (i % 20 == 9)
+                printf "    CertMapRule EKU clientAuth\n"
             printf "</CertMapManyToOne>\n"
         }
         printf "<CertMapManyToOne engineering>\n"

@@ -13,6 +13,10 @@
  * searches themselves run on the pooled LDAP handle with libldap, since
  * util_ldap offers no general search.
  *
+ * `certmap explain` (certmap_explain.c) runs the same methods through
+ * certmap_directory_explain, on a libldap connection of its own: in the
+ * test_config hook there is no request for mod_ldap's pool.
+ *
  * Found mappings are remembered in the module's shared cache
  * (certmap_cache.c).  A start-up hook checks that mod_ldap is loaded when
  * `CertMapDirectory On` was read in this configuration generation.
@@ -477,7 +481,8 @@ static void dir_cache_store(request_rec *r, const certmap_dir_conf_t *dc,
 /* ---- the search ------------------------------------------------------------ */
 
 typedef struct {
-    request_rec *r;
+    request_rec *r;             /* NULL for certmap explain: nothing logged */
+    apr_pool_t *pool;           /* the request's, or explain's */
     const certmap_dir_conf_t *dc;
     util_ldap_connection_t *ldc;
     X509 *x509;
@@ -485,6 +490,7 @@ typedef struct {
     int found;                  /* entries accepted by this method */
     const char *account;        /* of the first one */
     const char *dns;            /* their DNs, for the log */
+    dir_method_e method;        /* the method that found them */
 } dir_search_t;
 
 /* For Certificate: does the entry hold exactly this DER? */
@@ -518,10 +524,10 @@ static void dir_take_entry(dir_search_t *s, LDAPMessage *e,
     vals = ldap_get_values_len(s->ldc->ldap, e, url->attr);
     if (++s->found == 1 && vals && vals[0] && vals[0]->bv_len > 0
         && !memchr(vals[0]->bv_val, '\0', vals[0]->bv_len)) {
-        s->account = apr_pstrmemdup(s->r->pool, vals[0]->bv_val,
+        s->account = apr_pstrmemdup(s->pool, vals[0]->bv_val,
                                     vals[0]->bv_len);
     }
-    s->dns = apr_pstrcat(s->r->pool, s->dns ? s->dns : "",
+    s->dns = apr_pstrcat(s->pool, s->dns ? s->dns : "",
                          s->dns ? "; " : "", dn ? dn : "?", NULL);
     ldap_value_free_len(vals);
     ldap_memfree(dn);
@@ -579,6 +585,7 @@ static certmap_outcome_e dir_run_methods(dir_search_t *s,
     const char *attr = dc->dir_mapping_attr ? dc->dir_mapping_attr
                                             : DIR_DEFAULT_MAPPING;
     request_rec *r = s->r;
+    apr_pool_t *p = s->pool;
     int n = dc->dir_match ? dc->dir_match->nelts
                           : (int)(sizeof(dir_default_methods)
                                   / sizeof(dir_default_methods[0]));
@@ -588,43 +595,49 @@ static certmap_outcome_e dir_run_methods(dir_search_t *s,
         dir_method_e method = dc->dir_match
             ? (dir_method_e)APR_ARRAY_IDX(dc->dir_match, i, int)
             : dir_default_methods[i];
-        const char *f = dir_method_filter(r->pool, method, attr, s->cert);
+        const char *f = dir_method_filter(p, method, attr, s->cert);
 
         if (!f) {
             continue;       /* the certificate has nothing of that kind */
         }
-        f = apr_pstrcat(r->pool, "(&", dc->dir_url->filter, f, ")", NULL);
-        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "certmap: directory "
-                      "%s search %s", dir_method_name(method), f);
+        f = apr_pstrcat(p, "(&", dc->dir_url->filter, f, ")", NULL);
+        if (r) {
+            ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "certmap: "
+                          "directory %s search %s", dir_method_name(method),
+                          f);
+        }
         s->found = 0;
         s->account = NULL;
         s->dns = NULL;
+        s->method = method;
         rc = dir_search(s, method, f);
         if (rc != LDAP_SUCCESS) {
-            *reason = apr_psprintf(r->pool, "directory %s search failed: "
+            *reason = apr_psprintf(p, "directory %s search failed: "
                                    "%s (%d)", dc->dir_url->text,
                                    ldap_err2string(rc), rc);
             return CERTMAP_INTERNAL_ERROR;
         }
-        if (s->found > 1) {
+        if (s->found > 1 && r) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CERTMAP068: "
                           "directory %s: method %s finds more than one "
                           "entry (%s); refusing the certificate",
                           dc->dir_url->text, dir_method_name(method),
                           s->dns);
+        }
+        if (s->found > 1) {
             *reason = "directory mapping is ambiguous (more than one "
                       "entry)";
             return CERTMAP_NOT_MAPPED;
         }
         if (s->found == 1) {
             if (!s->account) {
-                *reason = apr_psprintf(r->pool, "directory entry %s has no "
+                *reason = apr_psprintf(p, "directory entry %s has no "
                                        "usable %s", s->dns,
                                        dc->dir_url->attr);
                 return CERTMAP_NOT_MAPPED;
             }
             *account = s->account;
-            *reason = apr_psprintf(r->pool, "directory %s, method %s, "
+            *reason = apr_psprintf(p, "directory %s, method %s, "
                                    "entry %s", dc->dir_url->text,
                                    dir_method_name(method), s->dns);
             return CERTMAP_GRANTED;
@@ -666,6 +679,7 @@ static certmap_outcome_e dir_lookup(request_rec *r,
     }
     memset(&s, 0, sizeof(s));
     s.r = r;
+    s.pool = r->pool;
     s.dc = dc;
     s.x509 = certmap_cert_x509(cert);
     s.cert = cert;
@@ -746,9 +760,11 @@ certmap_outcome_e certmap_directory_map(request_rec *r,
     return outcome;
 }
 
-/* ---- -D DUMP_CERTMAP ------------------------------------------------------- */
+/* ---- certmap explain ----------------------------------------------------- */
 
-void certmap_directory_dump(apr_pool_t *p, const certmap_dir_conf_t *dc)
+/* The methods of a scope, in order, by name. */
+static const char *dir_methods_text(apr_pool_t *p,
+                                    const certmap_dir_conf_t *dc)
 {
     const char *methods = "";
     int n = dc->dir_match ? dc->dir_match->nelts
@@ -756,14 +772,181 @@ void certmap_directory_dump(apr_pool_t *p, const certmap_dir_conf_t *dc)
                                   / sizeof(dir_default_methods[0]));
     int i;
 
-    if (dc->dir_enabled == CERTMAP_UNSET && !dc->dir_url) {
-        return;
-    }
     for (i = 0; i < n; i++) {
         methods = apr_pstrcat(p, methods, i ? " " : "", dir_method_name(
             dc->dir_match ? (dir_method_e)APR_ARRAY_IDX(dc->dir_match, i, int)
                           : dir_default_methods[i]), NULL);
     }
+    return methods;
+}
+
+/* ldap_initialize's URI list for the URL's hosts: apr_ldap_url_parse
+ * leaves them space-separated, each "name" or "name:port". */
+static const char *dir_explain_uri(apr_pool_t *p,
+                                   const struct certmap_dir_url *url)
+{
+    const char *scheme = url->secure == APR_LDAP_SSL ? "ldaps://"
+                                                     : "ldap://";
+    const char *uri = NULL;
+    char *hosts = apr_pstrdup(p, url->host), *last, *h;
+
+    for (h = apr_strtok(hosts, " ", &last); h;
+         h = apr_strtok(NULL, " ", &last)) {
+        const char *one = strchr(h, ':')
+            ? apr_pstrcat(p, scheme, h, NULL)
+            : apr_psprintf(p, "%s%s:%d", scheme, h, url->port);
+        uri = uri ? apr_pstrcat(p, uri, " ", one, NULL) : one;
+    }
+    return uri ? uri : apr_psprintf(p, "%s%s:%d", scheme, url->host,
+                                    url->port);
+}
+
+/* libldap's own words for a failure, with its diagnostic when it has one
+ * (never the credentials: libldap does not put them there). */
+static const char *dir_explain_error(apr_pool_t *p, LDAP *ld, int rc)
+{
+    char *diag = NULL;
+    const char *text = apr_psprintf(p, "%s (%d)", ldap_err2string(rc), rc);
+
+    if (ld && ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag)
+              == LDAP_OPT_SUCCESS && diag) {
+        if (*diag) {
+            text = apr_pstrcat(p, text, ": ", diag, NULL);
+        }
+        ldap_memfree(diag);
+    }
+    return text;
+}
+
+/* A handle to the URL's directory, bound as the scope binds: connect,
+ * simple bind, each waiting at most `timeout` seconds. */
+static int dir_explain_bind(apr_pool_t *p, const certmap_dir_conf_t *dc,
+                            int timeout, LDAP **ldp, const char **why)
+{
+    struct timeval tv;
+    struct berval cred;
+    LDAPMessage *res = NULL;
+    LDAP *ld = NULL;
+    int version = LDAP_VERSION3, msgid = -1, rc;
+
+    *ldp = NULL;
+    tv.tv_sec = timeout;
+    tv.tv_usec = 0;
+    rc = ldap_initialize(&ld, dir_explain_uri(p, dc->dir_url));
+    if (rc != LDAP_SUCCESS || !ld) {
+        *why = dir_explain_error(p, NULL, rc != LDAP_SUCCESS
+                                          ? rc : LDAP_LOCAL_ERROR);
+        return rc != LDAP_SUCCESS ? rc : LDAP_LOCAL_ERROR;
+    }
+    ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
+    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
+    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
+    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+    cred.bv_val = (char *)(dc->dir_bind_password ? dc->dir_bind_password
+                                                 : "");
+    cred.bv_len = strlen(cred.bv_val);
+    rc = ldap_sasl_bind(ld, dc->dir_bind_dn, LDAP_SASL_SIMPLE, &cred, NULL,
+                        NULL, &msgid);
+    if (rc == LDAP_SUCCESS) {
+        switch (ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, &res)) {
+        case -1:
+            ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &rc);
+            rc = rc == LDAP_SUCCESS ? LDAP_SERVER_DOWN : rc;
+            break;
+        case 0:
+            rc = LDAP_TIMEOUT;
+            break;
+        default:
+            if (ldap_parse_result(ld, res, &rc, NULL, NULL, NULL, NULL, 1)
+                != LDAP_SUCCESS) {
+                ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &rc);
+                rc = rc == LDAP_SUCCESS ? LDAP_LOCAL_ERROR : rc;
+            }
+            res = NULL;
+            break;
+        }
+        ldap_msgfree(res);
+    }
+    if (rc != LDAP_SUCCESS) {
+        *why = rc == LDAP_TIMEOUT
+               ? apr_psprintf(p, "no answer within %d s", timeout)
+               : dir_explain_error(p, ld, rc);
+        ldap_unbind_ext_s(ld, NULL, NULL);
+        return rc;
+    }
+    *ldp = ld;
+    return LDAP_SUCCESS;
+}
+
+/* Errors that say nobody answered, rather than that somebody said no. */
+static int dir_explain_unreachable(int rc)
+{
+    return rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR
+           || rc == LDAP_TIMEOUT || rc == LDAP_UNAVAILABLE;
+}
+
+void certmap_directory_explain(apr_pool_t *p, const certmap_dir_conf_t *dc,
+                               const certmap_cert_t *cert, int timeout,
+                               certmap_dir_explain_t *out)
+{
+    util_ldap_connection_t ldc;     /* only .ldap: what the search reads */
+    const char *account = NULL, *why = NULL;
+    dir_search_t s;
+    LDAP *ld;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    out->bind_dn = dc->dir_bind_dn;
+    out->methods = dir_methods_text(p, dc);
+    if (!dc->dir_url) {
+        out->outcome = CERTMAP_INTERNAL_ERROR;
+        out->reason = "CertMapDirectory On without CertMapDirectoryURL";
+        return;
+    }
+    out->url = dc->dir_url->text;
+    out->file = dc->dir_url->file;
+    out->line = dc->dir_url->line;
+    rc = dir_explain_bind(p, dc, timeout, &ld, &why);
+    if (rc != LDAP_SUCCESS) {
+        out->outcome = CERTMAP_INTERNAL_ERROR;
+        out->unreachable = dir_explain_unreachable(rc);
+        out->bind_refused = !out->unreachable;
+        out->reason = why;
+        return;
+    }
+    memset(&ldc, 0, sizeof(ldc));
+    ldc.ldap = ld;
+    memset(&s, 0, sizeof(s));
+    s.r = NULL;
+    s.pool = p;
+    s.dc = dc;
+    s.ldc = &ldc;
+    s.x509 = certmap_cert_x509(cert);
+    s.cert = cert;
+    out->outcome = dir_run_methods(&s, &account, &out->reason);
+    if (out->outcome == CERTMAP_GRANTED
+        || (out->outcome == CERTMAP_NOT_MAPPED && s.found > 0)) {
+        out->method = dir_method_name(s.method);
+        out->dns = s.dns;
+        out->ambiguous = s.found > 1;
+        out->account = account;
+    }
+    else if (out->outcome == CERTMAP_INTERNAL_ERROR && s.method) {
+        out->method = dir_method_name(s.method);
+    }
+    ldap_unbind_ext_s(ld, NULL, NULL);
+}
+
+/* ---- -D DUMP_CERTMAP ------------------------------------------------------- */
+
+void certmap_directory_dump(apr_pool_t *p, const certmap_dir_conf_t *dc)
+{
+    const char *methods;
+
+    if (dc->dir_enabled == CERTMAP_UNSET && !dc->dir_url) {
+        return;
+    }
+    methods = dir_methods_text(p, dc);
     printf("    Directory %s, URL %s, bind %s%s; match %s; attribute %s; "
            "cache %ds\n", dc->dir_enabled == 1 ? "On" : "Off",
            dc->dir_url ? dc->dir_url->text : "(none)",

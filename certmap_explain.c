@@ -5,7 +5,9 @@
  * variable CERTMAP_EXPLAIN naming a certificate file, prints for every
  * scope whose effective CertMap is On what a request would get for that
  * certificate, and why (which mapping won, the first failed rule of each
- * many-to-one mapping before it).
+ * many-to-one mapping before it; with CertMapDirectory On and no local
+ * mapping, what the directory says: certmap_directory_explain asks it as
+ * a request would, on a connection of its own).
  *
  * It walks servers and sections the way certmap_dump.c does, and maps the
  * way the request path (mod_ssl.c order in certmap_check_access) does, for
@@ -23,12 +25,17 @@
 #include <openssl/x509.h>
 
 #include "certmap_private.h"
+#include "certmap_directory.h"
 
 #define CERTMAP_EXPLAIN_ENV "CERTMAP_EXPLAIN"
 
 /* The line the `certmap` tool looks for to tell a failed explain from a
  * configuration that does not load the module. */
 #define CERTMAP_EXPLAIN_FAILED "mod_certmap explain failed: "
+
+/* How long explain waits for the directory: each of connect, bind and
+ * search (a request would answer 500 long before a person gives up). */
+#define CERTMAP_EXPLAIN_DIRECTORY_TIMEOUT 3
 
 static int certmap_explain_flag(int value, int dflt)
 {
@@ -214,12 +221,100 @@ static void certmap_explain_refusal(certmap_outcome_e outcome,
            certmap_outcome_text(outcome), why);
 }
 
+/* The last line for a certificate mapped to `name` by `by`. */
+static void certmap_explain_logon(apr_pool_t *p,
+                                  const certmap_dir_conf_t *dc,
+                                  const char *name, const char *by,
+                                  int password)
+{
+    const char *account = certmap_conf_account(p, dc, name);
+
+    if (!certmap_explain_flag(dc->pam, 1)) {
+        printf("    outcome: mapped to '%s' by %s; PAM Off: the user is "
+               "set from the mapping alone\n", account, by);
+        return;
+    }
+    printf("    outcome: mapped to '%s' by %s; then PAM service '%s' logs "
+           "on as '%s' (%s) -- PAM is not run by explain\n", name, by,
+           dc->pam_service ? dc->pam_service : CERTMAP_DEFAULT_PAM_SERVICE,
+           account, password ? "password and account check"
+                             : "account check only");
+}
+
+/* ---- the directory ------------------------------------------------------ */
+
+/* CertMapDirectory On and no local mapping matched: the request would ask
+ * the directory, and so does explain (certmap_directory_explain: the same
+ * methods and filters, a connection of its own). */
+static void certmap_explain_directory(apr_pool_t *p,
+                                      const certmap_dir_conf_t *dc,
+                                      const certmap_cert_t *cert)
+{
+    certmap_dir_explain_t d;
+    const char *by;
+
+    certmap_directory_explain(p, dc, cert, CERTMAP_EXPLAIN_DIRECTORY_TIMEOUT,
+                              &d);
+    if (!d.url) {
+        certmap_explain_refusal(CERTMAP_INTERNAL_ERROR, d.reason);
+        return;
+    }
+    printf("    directory: %s, bind %s, methods %s\n", d.url,
+           d.bind_dn ? d.bind_dn : "anonymous", d.methods);
+    if (d.unreachable) {
+        printf("    directory: would ask %s (unreachable: %s)\n", d.url,
+               d.reason);
+        certmap_explain_refusal(CERTMAP_INTERNAL_ERROR,
+                                "the directory does not answer: a request "
+                                "gets 500, never a grant, until it does");
+        return;
+    }
+    if (d.bind_refused) {
+        printf("    directory: bind as %s refused: %s\n",
+               d.bind_dn ? d.bind_dn : "anonymous", d.reason);
+        certmap_explain_refusal(CERTMAP_INTERNAL_ERROR,
+                                "the directory refuses the bind");
+        return;
+    }
+    if (d.outcome == CERTMAP_INTERNAL_ERROR) {
+        printf("    directory: method %s: %s\n",
+               d.method ? d.method : "?", d.reason);
+        certmap_explain_refusal(CERTMAP_INTERNAL_ERROR,
+                                "the directory search fails");
+        return;
+    }
+    if (d.ambiguous) {
+        printf("    directory: method %s found more than one entry: %s\n",
+               d.method, d.dns);
+        certmap_explain_refusal(CERTMAP_NOT_MAPPED, "more than one "
+                                "directory entry; a request logs it as an "
+                                "error");
+        return;
+    }
+    if (d.outcome != CERTMAP_GRANTED && d.dns) {
+        printf("    directory: method %s found %s, which has no usable "
+               "account attribute\n", d.method, d.dns);
+        certmap_explain_refusal(CERTMAP_NOT_MAPPED, d.reason);
+        return;
+    }
+    if (d.outcome != CERTMAP_GRANTED) {
+        printf("    directory: no entry for any method\n");
+        certmap_explain_refusal(CERTMAP_NOT_MAPPED,
+                                "no mapping matched, directory included");
+        return;
+    }
+    printf("    directory: method %s found %s -> account %s\n", d.method,
+           d.dns, d.account);
+    by = apr_psprintf(p, "directory (%s:%u)", d.file, d.line);
+    certmap_explain_logon(p, dc, d.account, by, 0);
+}
+
 static void certmap_explain_verdict(apr_pool_t *p,
                                     const certmap_dir_conf_t *dc,
                                     const certmap_mapping_t *m,
                                     const certmap_cert_t *cert)
 {
-    const char *account, *by, *name, *why;
+    const char *by, *name, *why;
 
     if (!m) {
         certmap_explain_refusal(CERTMAP_NOT_MAPPED, "no mapping matched");
@@ -244,17 +339,7 @@ static void certmap_explain_verdict(apr_pool_t *p,
         printf("    user: CertMapUser %s gives '%s'\n",
                certmap_template_text(p, m->user_template), name);
     }
-    account = certmap_conf_account(p, dc, name);
-    if (!certmap_explain_flag(dc->pam, 1)) {
-        printf("    outcome: mapped to '%s' by %s; PAM Off: the user is "
-               "set from the mapping alone\n", account, by);
-        return;
-    }
-    printf("    outcome: mapped to '%s' by %s; then PAM service '%s' logs "
-           "on as '%s' (%s) -- PAM is not run by explain\n", name, by,
-           dc->pam_service ? dc->pam_service : CERTMAP_DEFAULT_PAM_SERVICE,
-           account, m->password ? "password and account check"
-                                : "account check only");
+    certmap_explain_logon(p, dc, name, by, m->password != NULL);
 }
 
 /* What a request would know about the certificate (certmap_facts_t, as
@@ -314,6 +399,10 @@ static void certmap_explain_outcome(apr_pool_t *p,
     if (!m || !certmap_explain_is_one_to_one(m)) {
         certmap_explain_trace(p, dc, trace, m);
     }
+    if (!m && dc->dir_enabled == 1) {
+        certmap_explain_directory(p, dc, facts->cert);
+        return;
+    }
     certmap_explain_verdict(p, dc, m, facts->cert);
 }
 
@@ -357,7 +446,10 @@ static int certmap_explain_section_speaks(const certmap_dir_conf_t *dc)
                   || dc->inherit != CERTMAP_UNSET
                   || dc->pam != CERTMAP_UNSET
                   || dc->default_domain || dc->pam_service
-                  || (dc->tables && !apr_is_empty_array(dc->tables)));
+                  || (dc->tables && !apr_is_empty_array(dc->tables))
+                  || dc->dir_enabled != CERTMAP_UNSET || dc->dir_url
+                  || dc->dir_bind_dn || dc->dir_match
+                  || dc->dir_mapping_attr);
 }
 
 static const char *certmap_explain_label(apr_pool_t *p, const char *kind,

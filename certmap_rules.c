@@ -1127,7 +1127,30 @@ static const char *decode_base64(apr_pool_t *p, const char *text,
     apr_uint32_t acc = 0;
 
     for (i = 0; in[i]; i++) {
-        int v = b64_values[in[i]];
+        int v;
+
+        /* Fast path: four base64 characters, three bytes (a blob on one
+         * line is nothing else until its padding). */
+        while (pad == 0 && (sextets & 3) == 0) {
+            int a = b64_values[in[i]], b, c, d;
+
+            if (a < 0 || (b = b64_values[in[i + 1]]) < 0
+                || (c = b64_values[in[i + 2]]) < 0
+                || (d = b64_values[in[i + 3]]) < 0) {
+                break;
+            }
+            acc = ((apr_uint32_t)a << 18) | ((apr_uint32_t)b << 12)
+                  | ((apr_uint32_t)c << 6) | (apr_uint32_t)d;
+            buf[o++] = (unsigned char)(acc >> 16);
+            buf[o++] = (unsigned char)(acc >> 8);
+            buf[o++] = (unsigned char)acc;
+            sextets += 4;
+            i += 4;
+        }
+        if (!in[i]) {
+            break;
+        }
+        v = b64_values[in[i]];
 
         if (v >= 0 && pad == 0) {
             acc = (acc << 6) | (apr_uint32_t)v;

@@ -72,11 +72,13 @@ typedef struct certmap_mapping {
     unsigned int line;
     certmap_permission_e permission;
     int enabled;                 /* CertMapEnabled */
-    apr_array_header_t *rules;   /* of certmap_rule_t *, ANDed; many-to-one */
-    unsigned char fingerprint[CERTMAP_SHA256_LEN]; /* one-to-one: SHA-256 of DER */
     int position;                /* set by the engine: index in its table's
                                     list of its kind (one-to-one or
-                                    many-to-one) */
+                                    many-to-one); next to `enabled` so
+                                    that a one-to-one mapping has no
+                                    padding (a million of them) */
+    apr_array_header_t *rules;   /* of certmap_rule_t *, ANDed; many-to-one */
+    unsigned char fingerprint[CERTMAP_SHA256_LEN]; /* one-to-one: SHA-256 of DER */
     const char *user_match;      /* CertMapUserMatch as configured, or NULL */
     const certmap_template_t *user_template; /* many-to-one: the account
                                     is taken from the certificate; NULL:

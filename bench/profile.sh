@@ -83,7 +83,8 @@ done
 echo "   up after $(( $(date +%s) - t0 )) s"
 PEM=$OUT/alice-client.pem
 URL_A=https://127.0.0.1:$PORT/a/index.html
-URL_B=https://127.0.0.1:$PORT/b/index.html
+# B here is the bench's P: CertMap with PAM on through the logon cache
+URL_B=https://127.0.0.1:$PORT/p/index.html
 URL_CUT=https://127.0.0.1:$PORT/a/no-such-file
 
 drive() {  # MODE URL COUNT

@@ -11,7 +11,7 @@ use lib "$FindBin::Bin/lib";
 use CertMapTest;
 use File::Temp qw(tempdir);
 
-plan tests => 175, need_module 'ssl', need_module 'ldap';
+plan tests => 200, need_module 'ssl', need_module 'ldap';
 
 my $ldap_dir = gen_dir() . '/ldap';
 my %env;
@@ -215,6 +215,96 @@ for my $case (@bad) {
     my ($rc, $out) = configtest($file);
     isnt($rc, 0, '[configtest] CertMapDirectory On without mod_ldap fails');
     like($out . slurp("$dir/error_log"), qr/mod_ldap/, '[configtest] and says mod_ldap is needed') or diag($out);
+}
+
+# ---- certmap explain ------------------------------------------------------------
+# explain_scope(CERT, LINES inside <Location /x>) -> (exit status, the lines of the
+# <Location /x> scope): the test_config hook behind `certmap explain`, on a
+# configuration of its own (conf above), asking the suite's slapd.
+sub explain_scope {
+    my ($cert, $lines) = @_;
+    my ($file) = conf($lines);
+    my $out = `CERTMAP_EXPLAIN="@{[ pki($cert) ]}" "$httpd" -t -f "$file" 2>&1`;
+    my $rc = $? >> 8;
+    my ($scope) = $out =~ /^  <Location \/x>\n((?:    [^\n]*\n)*)/m;
+    return ($rc, $scope // "(no <Location /x> scope in:)\n$out");
+}
+my $people = "${ldap_url}ou=people,dc=certmap,dc=test?uid?sub";
+my $private = "${ldap_url}ou=private,dc=certmap,dc=test?uid?sub";
+{
+    my ($rc, $out) = explain_scope('carol.crt', [$url, 'CertMapDirectory On', 'CertMapDirectoryMatch SKI']);
+    is($rc, 0, '[explain] found: httpd -t passes') or diag($out);
+    like($out, qr/^    directory: \Q$people\E, bind anonymous, methods SKI$/m,
+         '[explain] found: the directory, the bind and the methods') or diag($out);
+    like($out, qr/^    directory: method SKI found uid=dir-ski,ou=people,dc=certmap,dc=test -> account dir-ski$/m,
+         '[explain] found: which method found which entry, and the account') or diag($out);
+    like($out, qr/^    outcome: mapped to 'dir-ski' by directory \([^)]*case\d+\.conf:\d+\); then PAM service 'certmap' logs on as 'dir-ski' \(account check only\)/m,
+         '[explain] found: the outcome, by the CertMapDirectoryURL line') or diag($out);
+}
+{
+    my ($rc, $out) = explain_scope('bob.crt', [$url, 'CertMapDirectory On', 'CertMapPAM Off']);
+    like($out, qr/methods Certificate IssuerSerial SKI SHA1-PUKEY\n    directory: method IssuerSerial found uid=dir-sr,ou=people,dc=certmap,dc=test -> account dir-sr\n/,
+         '[explain] default methods: the first that finds (IssuerSerial after Certificate)') or diag($out);
+    like($out, qr/outcome: mapped to 'dir-sr' by directory [^\n]*; PAM Off/, '[explain] ... PAM Off') or diag($out);
+}
+{
+    my ($rc, $out) = explain_scope('mallory.crt', [$url, 'CertMapDirectory On']);
+    is($rc, 0, '[explain] not found: httpd -t passes') or diag($out);
+    like($out, qr/^    directory: no entry for any method$/m, '[explain] not found: no entry for any method') or diag($out);
+    like($out, qr/^    outcome: 403\.16 [^\n]*directory included/m, '[explain] not found: 403.16') or diag($out);
+}
+{
+    my ($rc, $out) = explain_scope('mallory.crt', [$url, 'CertMapDirectory On', 'CertMapDirectoryMatch Subject']);
+    like($out, qr/^    directory: method Subject found more than one entry: uid=dir-dup\d,[^\n]*; uid=dir-dup\d,/m,
+         '[explain] two entries: names both') or diag($out);
+    like($out, qr/^    outcome: 403\.16 [^\n]*more than one/m, '[explain] two entries: 403.16') or diag($out);
+}
+{
+    my $down = "ldap://127.0.0.1:$env{CERTMAP_LDAP_DOWN_PORT}/ou=people,dc=certmap,dc=test?uid?sub";
+    my ($rc, $out) = explain_scope('carol.crt', ["CertMapDirectoryURL $down", 'CertMapDirectory On']);
+    is($rc, 0, '[explain] unreachable: httpd -t still passes') or diag($out);
+    like($out, qr/^    directory: would ask \Q$down\E \(unreachable: [^\n]*(contact|connect)/mi,
+         '[explain] unreachable: says it would ask, and why not') or diag($out);
+    like($out, qr/^    outcome: 500\.0 /m, '[explain] unreachable: 500, never a grant') or diag($out);
+}
+{
+    # a directory that accepts and never answers: explain does not hang
+    require IO::Socket::INET;
+    my $mute = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp')
+        or die "listen: $!";
+    my $silent = "ldap://127.0.0.1:" . $mute->sockport . "/ou=people,dc=certmap,dc=test?uid?sub";
+    my $t0 = time;
+    my ($rc, $out) = explain_scope('carol.crt', ["CertMapDirectoryURL $silent", 'CertMapDirectory On']);
+    my $took = time - $t0;
+    like($out, qr/^    directory: would ask \Q$silent\E \(unreachable: no answer within 3 s\)/m,
+         '[explain] silent directory: gives up') or diag($out);
+    cmp_ok($took, '<', 15, "[explain] silent directory: within the bound (took ${took}s)");
+}
+{
+    my ($rc, $out) = explain_scope('bob.crt', ["CertMapDirectoryURL $private", 'CertMapDirectory On',
+                                         'CertMapDirectoryBindDN cn=reader,dc=certmap,dc=test',
+                                         'CertMapDirectoryBindPassword file:pki/out/gen/ldap-reader.pw',
+                                         'CertMapDirectoryMatch IssuerSerial']);
+    like($out, qr/bind cn=reader,dc=certmap,dc=test, methods IssuerSerial\n    directory: method IssuerSerial found uid=dir-private,ou=private,dc=certmap,dc=test -> account dir-private\n/,
+         '[explain] bound with the configured password: finds what anonymous cannot') or diag($out);
+    unlike($out, qr/ldap-pw-Rt5v/, '[explain] bind password never printed');
+}
+{
+    my ($rc, $out) = explain_scope('bob.crt', ["CertMapDirectoryURL $private", 'CertMapDirectory On',
+                                         'CertMapDirectoryBindDN cn=reader,dc=certmap,dc=test',
+                                         'CertMapDirectoryBindPassword not-the-password']);
+    like($out, qr/^    directory: bind as cn=reader,dc=certmap,dc=test refused: Invalid credentials/m,
+         '[explain] wrong bind password: refused') or diag($out);
+    like($out, qr/^    outcome: 500\.0 /m, '[explain] wrong bind password: 500') or diag($out);
+    unlike($out, qr/not-the-password/, '[explain] wrong bind password never printed');
+}
+{
+    my ($rc, $out) = explain_scope('alice.crt', [$url, 'CertMapDirectory On', 'CertMapOneToOne o2o-alice file:pki/out/alice.crt']);
+    like($out, qr/outcome: mapped to 'o2o-alice' by one-to-one/, '[explain] a local mapping first: no directory') or diag($out);
+    unlike($out, qr/directory:/, '[explain] ... the directory is not asked') or diag($out);
+    ($rc, $out) = explain_scope('carol.crt', [$url, 'CertMapDirectory Off']);
+    unlike($out, qr/directory:/, '[explain] CertMapDirectory Off: the directory is not asked') or diag($out);
+    like($out, qr/outcome: 403\.16 [^\n]*\(no mapping matched\)/, '[explain] CertMapDirectory Off: 403.16') or diag($out);
 }
 
 sub slurp { open my $f, '<', shift or return ''; local $/; my $d = <$f>; $d // '' }

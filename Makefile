@@ -17,6 +17,7 @@ MODULE_SRCS = mod_certmap.c certmap_config.c certmap_outcome.c \
               certmap_tls.c certmap_secret.c certmap_cache.c certmap_dump.c \
               certmap_memo.c certmap_directory.c certmap_ad.c \
               certmap_explain.c certmap_facts.c certmap_proxy.c \
+              certmap_status.c \
               certmap_logon_helper.c certmap_logond.c \
               certmap_pam.c certmap_rules.c
 HEADERS     = certmap_rules.h certmap_private.h certmap_pam.h \

@@ -982,6 +982,7 @@ static void warn_unauthentic(request_rec *r, const char *why)
     apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
     apr_uint32_t last = apr_atomic_read32(&auth_warned_at);
 
+    certmap_status_cache(APR_EGENERAL, 0);
     if (last != 0 && now - last < CERTMAP_CACHE_WARN_INTERVAL) {
         return;
     }
@@ -1042,10 +1043,10 @@ static apr_status_t cache_call(request_rec *r, int store,
     return rv;
 }
 
-int certmap_cache_get(request_rec *r,
-                      const unsigned char key[CERTMAP_CACHE_KEY_LEN],
-                      int max_age, apr_time_t *written,
-                      unsigned char *payload, apr_size_t *payload_len)
+static int cache_get(request_rec *r,
+                     const unsigned char key[CERTMAP_CACHE_KEY_LEN],
+                     int max_age, apr_time_t *written,
+                     unsigned char *payload, apr_size_t *payload_len)
 {
     unsigned char value[CERTMAP_RECORD_MAX];
     unsigned char tag[CERTMAP_RECORD_TAG_LEN];
@@ -1058,6 +1059,7 @@ int certmap_cache_get(request_rec *r,
         return 0;
     }
     rv = cache_call(r, 0, key, 0, value, &value_len);
+    certmap_status_cache(rv, 0);
     if (rv == APR_NOTFOUND || rv == APR_EAGAIN || rv == APR_TIMEUP) {
         return 0;                   /* a miss; an overrun was logged */
     }
@@ -1101,6 +1103,20 @@ int certmap_cache_get(request_rec *r,
     return 1;
 }
 
+/* The status counters see every lookup as a hit or a miss (errors, counted
+ * where they happen, are misses too). */
+int certmap_cache_get(request_rec *r,
+                      const unsigned char key[CERTMAP_CACHE_KEY_LEN],
+                      int max_age, apr_time_t *written,
+                      unsigned char *payload, apr_size_t *payload_len)
+{
+    int hit = cache_get(r, key, max_age, written, payload, payload_len);
+
+    certmap_status_count(hit ? CERTMAP_STAT_CACHE_HIT
+                             : CERTMAP_STAT_CACHE_MISS, 1);
+    return hit;
+}
+
 void certmap_cache_put(request_rec *r,
                        const unsigned char key[CERTMAP_CACHE_KEY_LEN],
                        int timeout, const unsigned char *payload,
@@ -1127,6 +1143,7 @@ void certmap_cache_put(request_rec *r,
         return;
     }
     rv = cache_call(r, 1, key, expires, value, &value_len);
+    certmap_status_cache(rv, 1);
     if (rv != APR_SUCCESS && rv != APR_EAGAIN) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
                       "CERTMAP031: cannot write to the shared cache");

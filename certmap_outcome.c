@@ -360,6 +360,9 @@ int certmap_finish(request_rec *r, certmap_outcome_e outcome,
                        mapping ? mapping->name : "one-to-one");
     }
     certmap_log(r, outcome, info, cert, user, reason);
+    if (!r->main) {     /* a subrequest is part of its main request */
+        certmap_status_outcome(info->status, info->substatus);
+    }
     if (info->status != OK) {
         /* the outcome table is static: its address is the record */
         ap_set_module_config(r->request_config, &certmap_module,

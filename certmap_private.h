@@ -442,4 +442,55 @@ certmap_pam_result_e certmap_logon_helper_logon(
     request_rec *r, const certmap_dir_conf_t *dc, const certmap_logon_t *l,
     int *pam_status, char *message, size_t message_len);
 
+/* ---- certmap_status.c -------------------------------------------------- */
+
+/* The counters mod_status shows (server-status, ?auto).  Each is one
+ * relaxed atomic add in shared memory: call freely on the request path. */
+typedef enum {
+    CERTMAP_STAT_GRANTED = 0,       /* outcomes, one per (sub-)status */
+    CERTMAP_STAT_403_4,
+    CERTMAP_STAT_403_5,
+    CERTMAP_STAT_403_7,
+    CERTMAP_STAT_403_12,
+    CERTMAP_STAT_403_13,
+    CERTMAP_STAT_403_16,
+    CERTMAP_STAT_403_17,
+    CERTMAP_STAT_401_1,
+    CERTMAP_STAT_500,
+    CERTMAP_STAT_CACHE_HIT,         /* the shared cache (certmap_cache.c) */
+    CERTMAP_STAT_CACHE_MISS,
+    CERTMAP_STAT_CACHE_STORE,
+    CERTMAP_STAT_CACHE_ERROR,
+    CERTMAP_STAT_DIR_LOOKUP,        /* directory lookups (not cached) */
+    CERTMAP_STAT_DIR_HIT,
+    CERTMAP_STAT_DIR_MISS,
+    CERTMAP_STAT_DIR_ERROR,
+    CERTMAP_STAT_DIR_TIMEOUT,
+    CERTMAP_STAT_DIR_RETRY,
+    CERTMAP_STAT_PAM_LOGON,         /* PAM logons run (not remembered) */
+    CERTMAP_STAT_PAM_REFUSED,
+    CERTMAP_STAT_PAM_ERROR,
+    CERTMAP_STAT_PAM_USEC,          /* their total time, microseconds */
+    CERTMAP_STAT_COUNT
+} certmap_stat_e;
+
+/* Adds n to a counter (nothing before post_config made the segment). */
+void certmap_status_count(certmap_stat_e stat, apr_uint64_t n);
+
+/* Counts a request's outcome by its HTTP status and sub-status. */
+void certmap_status_outcome(int status, int substatus);
+
+/* A shared cache provider call by its status: a retrieve (store 0)
+ * counts only when it failed (an error; certmap_cache_get counts the hit
+ * or miss), a store (1) as a store or an error. */
+void certmap_status_cache(apr_status_t rv, int store);
+
+/* A PAM logon (its certmap_pam_result_e) that took `usec` microseconds. */
+void certmap_status_pam(int result, apr_interval_time_t usec);
+
+/* The shared memory (post_config) and mod_status's status_hook. */
+int certmap_status_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                               apr_pool_t *ptemp, server_rec *s);
+void certmap_status_register_hooks(apr_pool_t *p);
+
 #endif /* CERTMAP_PRIVATE_H */

@@ -13,8 +13,9 @@
  * in certmap_tls.c, the PAM logon in certmap_pam.c (run by the logon
  * helper: certmap_logon_helper.c, certmap_logond.c), the shared cache in
  * certmap_cache.c, what a connection remembers in certmap_memo.c, the
- * directory lookup in certmap_directory.c, and -D DUMP_CERTMAP and
- * `certmap explain` in certmap_dump.c and certmap_explain.c.
+ * directory lookup in certmap_directory.c, -D DUMP_CERTMAP and
+ * `certmap explain` in certmap_dump.c and certmap_explain.c, and the
+ * counters mod_status shows in certmap_status.c.
  */
 
 #include "apr_strings.h"
@@ -69,7 +70,8 @@ static certmap_outcome_e certmap_logon(request_rec *r,
     int timeout = certmap_flag(dc->logon_cache_timeout,
                                CERTMAP_DEFAULT_CACHE_TIMEOUT);
     certmap_logon_t l;
-    apr_time_t logged_on;
+    apr_time_t logged_on, pam_start;
+    certmap_pam_result_e pam_result;
     char message[256];
     int pam_status = 0;
 
@@ -99,8 +101,11 @@ static certmap_outcome_e certmap_logon(request_rec *r,
     message[0] = '\0';
     /* PAM runs in the logon helper (certmap_logon_helper.c), bounded by
      * CertMapLogonTimeout. */
-    switch (certmap_logon_helper_logon(r, dc, &l, &pam_status, message,
-                                       sizeof(message))) {
+    pam_start = apr_time_now();
+    pam_result = certmap_logon_helper_logon(r, dc, &l, &pam_status, message,
+                                            sizeof(message));
+    certmap_status_pam(pam_result, apr_time_now() - pam_start);
+    switch (pam_result) {
     case CERTMAP_PAM_OK:
         certmap_logon_succeeded(r, cc, &l, timeout, apr_time_now(), 1);
         *reason = apr_psprintf(r->pool, "PAM service '%s'", l.service);
@@ -304,6 +309,10 @@ static int certmap_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (rv != OK) {
         return rv;
     }
+    rv = certmap_status_post_config(pconf, plog, ptemp, s);
+    if (rv != OK) {
+        return rv;
+    }
     return certmap_tls_post_config(pconf, plog, ptemp, s);
 }
 
@@ -336,6 +345,7 @@ static void certmap_register_hooks(apr_pool_t *p)
     certmap_proxy_register_hooks(p);
     certmap_directory_register_hooks(p);
     certmap_outcome_register_hooks(p);
+    certmap_status_register_hooks(p);
 }
 
 /* Declared by hand rather than with AP_DECLARE_MODULE, which would repeat

@@ -35,6 +35,7 @@ void *certmap_create_dir_conf(apr_pool_t *p, char *dir)
     dc->logon_timeout = CERTMAP_UNSET;
     dc->dir_enabled = CERTMAP_UNSET;
     dc->dir_cache_timeout = CERTMAP_UNSET;
+    dc->dir_timeout = CERTMAP_UNSET;
     return dc;
 }
 
@@ -87,6 +88,7 @@ void *certmap_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     CERTMAP_MERGE_PTR(dir_match);
     CERTMAP_MERGE_PTR(dir_mapping_attr);
     CERTMAP_MERGE_INT(dir_cache_timeout);
+    CERTMAP_MERGE_INT(dir_timeout);
 
     /* CertMapInheritMappings speaks about the scope it is written in and
      * is consumed by this merge; a deeper scope starts again from On. */
@@ -946,5 +948,9 @@ const command_rec certmap_cmds[] = {
                   certmap_directory_set_cache_timeout, NULL, CERTMAP_DIR,
                   "Seconds a found mapping is remembered (default 300, "
                   "0 = off)"),
+    AP_INIT_TAKE1("CertMapDirectoryTimeout",
+                  certmap_directory_set_timeout, NULL, CERTMAP_DIR,
+                  "Seconds one directory connect, bind or search may take "
+                  "(default 3; capped by LDAPTimeout)"),
     { NULL }
 };

@@ -22,6 +22,7 @@
  * `CertMapDirectory On` was read in this configuration generation.
  */
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,6 +44,12 @@
 
 #define DIR_DEFAULT_ATTR        "uid"
 #define DIR_DEFAULT_MAPPING     "altSecurityIdentities"
+/* CertMapDirectoryTimeout: seconds for one connect, bind or search */
+#define DIR_DEFAULT_TIMEOUT     3
+#define DIR_MAX_TIMEOUT         300
+/* mod_ldap's LDAPReferrals values (util_ldap.c; not in util_ldap.h) */
+#define DIR_CHASEREFERRALS_OFF  0
+#define DIR_CHASEREFERRALS_ON   1
 
 /* CertMapDirectoryMatch methods, in the contract's words. */
 typedef enum {
@@ -85,7 +92,6 @@ static struct {
 } dir_state;
 
 static APR_OPTIONAL_FN_TYPE(uldap_connection_find) *dir_ldap_find;
-static APR_OPTIONAL_FN_TYPE(uldap_connection_open) *dir_ldap_open;
 static APR_OPTIONAL_FN_TYPE(uldap_connection_close) *dir_ldap_close;
 static APR_OPTIONAL_FN_TYPE(uldap_connection_unbind) *dir_ldap_unbind;
 
@@ -94,11 +100,9 @@ static APR_OPTIONAL_FN_TYPE(uldap_connection_unbind) *dir_ldap_unbind;
 static int dir_retrieve_ldap(void)
 {
     dir_ldap_find = APR_RETRIEVE_OPTIONAL_FN(uldap_connection_find);
-    dir_ldap_open = APR_RETRIEVE_OPTIONAL_FN(uldap_connection_open);
     dir_ldap_close = APR_RETRIEVE_OPTIONAL_FN(uldap_connection_close);
     dir_ldap_unbind = APR_RETRIEVE_OPTIONAL_FN(uldap_connection_unbind);
-    return dir_ldap_find && dir_ldap_open && dir_ldap_close
-           && dir_ldap_unbind;
+    return dir_ldap_find && dir_ldap_close && dir_ldap_unbind;
 }
 
 /* A missing mod_ldap stops configtest instead of failing every request. */
@@ -304,6 +308,25 @@ const char *certmap_directory_set_cache_timeout(cmd_parms *cmd, void *dcv,
     return certmap_conf_seconds(cmd, arg, &dc->dir_cache_timeout);
 }
 
+const char *certmap_directory_set_timeout(cmd_parms *cmd, void *dcv,
+                                          const char *arg)
+{
+    certmap_dir_conf_t *dc = dcv;
+    char *end;
+    apr_int64_t value;
+
+    errno = 0;
+    value = apr_strtoi64(arg, &end, 10);
+    if (errno || end == arg || *end || value < 1
+        || value > DIR_MAX_TIMEOUT) {
+        return certmap_cmd_error(cmd, apr_psprintf(cmd->pool, "'%s' is not "
+                                 "a number of seconds from 1 to %d", arg,
+                                 DIR_MAX_TIMEOUT));
+    }
+    dc->dir_timeout = (int)value;
+    return NULL;
+}
+
 /* ---- certificate to filter values --------------------------------------- */
 
 /* The AD strings and the escaping live in certmap_ad.c (no httpd, unit
@@ -485,6 +508,7 @@ typedef struct {
     apr_pool_t *pool;           /* the request's, or explain's */
     const certmap_dir_conf_t *dc;
     util_ldap_connection_t *ldc;
+    int timeout;                /* seconds, for each search */
     X509 *x509;
     const certmap_cert_t *cert;
     int found;                  /* entries accepted by this method */
@@ -540,14 +564,17 @@ static int dir_search(dir_search_t *s, dir_method_e method,
     const struct certmap_dir_url *url = s->dc->dir_url;
     char *attrs[3];
     LDAPMessage *res = NULL, *e;
+    struct timeval tv;
     int rc;
 
     attrs[0] = (char *)url->attr;
     attrs[1] = method == DIR_CERTIFICATE ? "userCertificate;binary" : NULL;
     attrs[2] = NULL;
     /* Two answers are enough to know there is more than one. */
+    tv.tv_sec = s->timeout;
+    tv.tv_usec = 0;
     rc = ldap_search_ext_s(s->ldc->ldap, url->base, url->scope,
-                           (char *)filter, attrs, 0, NULL, NULL, NULL, 2,
+                           (char *)filter, attrs, 0, NULL, NULL, &tv, 2,
                            &res);
     if (rc == LDAP_SUCCESS || rc == LDAP_SIZELIMIT_EXCEEDED) {
         for (e = ldap_first_entry(s->ldc->ldap, res); e;
@@ -579,7 +606,7 @@ static const char *dir_method_name(dir_method_e method)
  * and sets *account or *reason. */
 static certmap_outcome_e dir_run_methods(dir_search_t *s,
                                          const char **account,
-                                         const char **reason)
+                                         const char **reason, int *rcp)
 {
     const certmap_dir_conf_t *dc = s->dc;
     const char *attr = dc->dir_mapping_attr ? dc->dir_mapping_attr
@@ -612,9 +639,13 @@ static certmap_outcome_e dir_run_methods(dir_search_t *s,
         s->method = method;
         rc = dir_search(s, method, f);
         if (rc != LDAP_SUCCESS) {
+            *rcp = rc;
             *reason = apr_psprintf(p, "directory %s search failed: "
-                                   "%s (%d)", dc->dir_url->text,
-                                   ldap_err2string(rc), rc);
+                                   "%s (%d)%s", dc->dir_url->text,
+                                   ldap_err2string(rc), rc,
+                                   rc == LDAP_TIMEOUT
+                                   ? apr_psprintf(p, " after %d s",
+                                                  s->timeout) : "");
             return CERTMAP_INTERNAL_ERROR;
         }
         if (s->found > 1 && r) {
@@ -648,32 +679,244 @@ static certmap_outcome_e dir_run_methods(dir_search_t *s,
     return CERTMAP_NOT_MAPPED;
 }
 
-/* Connection from mod_ldap's pool, bound; the methods; the connection
- * back.  An error drops the binding so the next request connects anew. */
+/* ---- connections: mod_ldap's pool, bounded waits, one retry ---------------- */
+
+/* The optional functions of mod_ldap.  The statics are set before the
+ * children start when the server's configuration uses the directory; for
+ * .htaccess-only use, look them up here (a read of httpd's table, safe in
+ * any thread). */
+typedef struct {
+    APR_OPTIONAL_FN_TYPE(uldap_connection_find) *find;
+    APR_OPTIONAL_FN_TYPE(uldap_connection_close) *close;
+    APR_OPTIONAL_FN_TYPE(uldap_connection_unbind) *unbind;
+} dir_ldap_fns_t;
+
+static int dir_ldap_fns(dir_ldap_fns_t *f)
+{
+    f->find = dir_ldap_find ? dir_ldap_find
+                            : APR_RETRIEVE_OPTIONAL_FN(uldap_connection_find);
+    f->close = dir_ldap_close
+        ? dir_ldap_close : APR_RETRIEVE_OPTIONAL_FN(uldap_connection_close);
+    f->unbind = dir_ldap_unbind
+        ? dir_ldap_unbind : APR_RETRIEVE_OPTIONAL_FN(uldap_connection_unbind);
+    return f->find && f->close && f->unbind;
+}
+
+/* CertMapDirectoryTimeout, its default resolved, and never longer than
+ * mod_ldap's LDAPTimeout (which bounds mod_authnz_ldap's operations on the
+ * same server). */
+static int dir_timeout(const certmap_dir_conf_t *dc,
+                       const util_ldap_connection_t *ldc)
+{
+    int t = dc->dir_timeout == CERTMAP_UNSET ? DIR_DEFAULT_TIMEOUT
+                                             : dc->dir_timeout;
+    const struct timeval *op = ldc && ldc->st ? ldc->st->opTimeout : NULL;
+
+    if (op && op->tv_sec > 0 && op->tv_sec < t) {
+        t = (int)op->tv_sec;
+    }
+    return t;
+}
+
+/* Errors that say the connection, not the question, is the trouble. */
+static int dir_conn_dead(int rc)
+{
+    return rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR
+           || rc == LDAP_TIMEOUT || rc == LDAP_UNAVAILABLE;
+}
+
+/* The URI list for ldap_initialize from mod_ldap's host string: hosts
+ * separated by spaces, each "name" or "name:port" (apr_ldap_url_parse
+ * keeps the URL's port in the host, as mod_ldap expects). */
+static const char *dir_conn_uri(apr_pool_t *p,
+                                const util_ldap_connection_t *ldc)
+{
+    const char *scheme = ldc->secure == APR_LDAP_SSL ? "ldaps://"
+                                                     : "ldap://";
+    const char *uri = NULL;
+    char *hosts = apr_pstrdup(p, ldc->host), *last, *h;
+
+    for (h = apr_strtok(hosts, " ", &last); h;
+         h = apr_strtok(NULL, " ", &last)) {
+        const char *one = strchr(h, ':') || !ldc->port
+            ? apr_pstrcat(p, scheme, h, NULL)
+            : apr_psprintf(p, "%s%s:%d", scheme, h, ldc->port);
+        uri = uri ? apr_pstrcat(p, uri, " ", one, NULL) : one;
+    }
+    return uri ? uri : apr_pstrcat(p, scheme, ldc->host, NULL);
+}
+
+/* A new LDAP handle for ldc, set up as mod_ldap sets up its own (protocol
+ * 3, TLS for ldaps, client certificates, server certificate check,
+ * dereferencing, referrals), connect bounded by the module's timeout and
+ * mod_ldap's LDAPConnectionTimeout; then a simple bind, bounded too.
+ * mod_ldap's own uldap_connection_open would wait LDAPTimeout (60 s by
+ * default), LDAPRetries times over, on a directory that accepts and never
+ * answers.  The handle is left in ldc, so mod_ldap's pool keeps, reuses
+ * and frees it as its own. */
+static int dir_connect(request_rec *r, util_ldap_connection_t *ldc,
+                       int timeout, const dir_ldap_fns_t *fns)
+{
+    const char *uri = dir_conn_uri(r->pool, ldc);
+    apr_ldap_err_t *result = NULL;
+    struct timeval tv, net;
+    struct berval cred;
+    LDAPMessage *res = NULL;
+    int version = LDAP_VERSION3, deref = (int)ldc->deref, msgid = -1, rc;
+
+    if (ldc->ldap) {
+        fns->unbind(ldc);   /* half made, or bound as someone else */
+    }
+    tv.tv_sec = timeout;
+    tv.tv_usec = 0;
+    net = tv;
+    if (ldc->st && ldc->st->connectionTimeout > 0
+        && ldc->st->connectionTimeout < timeout) {
+        net.tv_sec = ldc->st->connectionTimeout;
+    }
+    rc = ldap_initialize(&ldc->ldap, uri);
+    if (rc != LDAP_SUCCESS || !ldc->ldap) {
+        ldc->ldap = NULL;
+        ldc->reason = "LDAP: ldap_initialize failed";
+        return rc != LDAP_SUCCESS ? rc : LDAP_LOCAL_ERROR;
+    }
+    ldap_set_option(ldc->ldap, LDAP_OPT_PROTOCOL_VERSION, &version);
+    ldap_set_option(ldc->ldap, LDAP_OPT_DEREF, &deref);
+    ldap_set_option(ldc->ldap, LDAP_OPT_NETWORK_TIMEOUT, &net);
+    ldap_set_option(ldc->ldap, LDAP_OPT_TIMEOUT, &tv);
+    if (ldc->client_certs && !apr_is_empty_array(ldc->client_certs)) {
+        apr_ldap_set_option(r->pool, ldc->ldap, APR_LDAP_OPT_TLS_CERT,
+                            ldc->client_certs, &result);
+    }
+    if (ldc->st) {
+        apr_ldap_set_option(r->pool, ldc->ldap, APR_LDAP_OPT_VERIFY_CERT,
+                            &ldc->st->verify_svr_cert, &result);
+    }
+    if (ldc->ChaseReferrals == DIR_CHASEREFERRALS_OFF
+        || ldc->ChaseReferrals == DIR_CHASEREFERRALS_ON) {
+        ldap_set_option(ldc->ldap, LDAP_OPT_REFERRALS,
+                        ldc->ChaseReferrals == DIR_CHASEREFERRALS_ON
+                        ? LDAP_OPT_ON : LDAP_OPT_OFF);
+    }
+    if (ldc->ChaseReferrals == DIR_CHASEREFERRALS_ON && ldc->rebind_pool) {
+        /* referrals are followed with the same credentials, as mod_ldap
+         * does; mod_ldap's unbind forgets them */
+        apr_ldap_rebind_add(ldc->rebind_pool, ldc->ldap, ldc->binddn,
+                            ldc->bindpw);
+    }
+
+    cred.bv_val = (char *)(ldc->bindpw ? ldc->bindpw : "");
+    cred.bv_len = strlen(cred.bv_val);
+    rc = ldap_sasl_bind(ldc->ldap, ldc->binddn, LDAP_SASL_SIMPLE, &cred,
+                        NULL, NULL, &msgid);
+    if (rc == LDAP_SUCCESS) {
+        switch (ldap_result(ldc->ldap, msgid, LDAP_MSG_ALL, &tv, &res)) {
+        case -1:
+            ldap_get_option(ldc->ldap, LDAP_OPT_RESULT_CODE, &rc);
+            if (rc == LDAP_SUCCESS) {
+                rc = LDAP_SERVER_DOWN;
+            }
+            break;
+        case 0:
+            rc = LDAP_TIMEOUT;
+            break;
+        default:
+            if (ldap_parse_result(ldc->ldap, res, &rc, NULL, NULL, NULL,
+                                  NULL, 1) != LDAP_SUCCESS) {
+                ldap_get_option(ldc->ldap, LDAP_OPT_RESULT_CODE, &rc);
+                if (rc == LDAP_SUCCESS) {
+                    rc = LDAP_LOCAL_ERROR;
+                }
+            }
+            res = NULL;
+            break;
+        }
+        ldap_msgfree(res);
+    }
+    if (rc != LDAP_SUCCESS) {
+        ldc->reason = rc == LDAP_TIMEOUT ? "LDAP: bind timed out"
+                                         : "LDAP: bind failed";
+        fns->unbind(ldc);
+        return rc;
+    }
+    ldc->bound = 1;
+    ldc->must_rebind = 0;
+    ldc->last_backend_conn = r->request_time;
+    ldc->reason = "LDAP: connection open successful";
+    return LDAP_SUCCESS;
+}
+
+/* One attempt on a connection from mod_ldap's pool: bound (anew unless
+ * `reuse`), the methods, the connection back.  An error drops the
+ * connection, so that nobody reuses it.  *rc is the LDAP result of the
+ * failed step; *reused says whether the connection came bound from the
+ * pool. */
+static certmap_outcome_e dir_attempt(dir_search_t *s, const dir_ldap_fns_t *fns,
+                                     int reuse, int *reused, int *rc,
+                                     const char **account,
+                                     const char **reason)
+{
+    request_rec *r = s->r;
+    const certmap_dir_conf_t *dc = s->dc;
+    const struct certmap_dir_url *url = dc->dir_url;
+    certmap_outcome_e outcome;
+
+    *reused = 0;
+    *rc = LDAP_SUCCESS;
+    s->ldc = fns->find(r, url->host, url->port, dc->dir_bind_dn,
+                       dc->dir_bind_password, always, url->secure);
+    if (!s->ldc) {
+        *reason = "no LDAP connection available";
+        *rc = LDAP_NO_MEMORY;
+        return CERTMAP_INTERNAL_ERROR;
+    }
+    s->timeout = dir_timeout(dc, s->ldc);
+    if (s->ldc->bound && s->ldc->ldap && !s->ldc->must_rebind && reuse) {
+        *reused = 1;
+    }
+    else {
+        *rc = dir_connect(r, s->ldc, s->timeout, fns);
+    }
+    if (*rc != LDAP_SUCCESS) {
+        *reason = apr_psprintf(r->pool, "directory %s: %s: %s (%d)%s",
+                               url->text, s->ldc->reason ? s->ldc->reason
+                                                         : "cannot connect",
+                               ldap_err2string(*rc), *rc,
+                               *rc == LDAP_TIMEOUT
+                               ? apr_psprintf(r->pool, " after %d s",
+                                              s->timeout) : "");
+        fns->close(s->ldc);
+        return CERTMAP_INTERNAL_ERROR;
+    }
+    outcome = dir_run_methods(s, account, reason, rc);
+    if (outcome == CERTMAP_INTERNAL_ERROR) {
+        fns->unbind(s->ldc);
+    }
+    else {
+        s->ldc->last_backend_conn = r->request_time;
+    }
+    fns->close(s->ldc);
+    return outcome;
+}
+
+/* Asks the directory.  A pooled connection found dead (the server went
+ * away, reset it, or did not answer in time) is dropped and the lookup
+ * tried once more on a new connection, so that the first request after
+ * the directory comes back succeeds.  Each connect, bind and search waits
+ * at most CertMapDirectoryTimeout seconds: a directory that accepts and
+ * never answers costs a request at most twice that. */
 static certmap_outcome_e dir_lookup(request_rec *r,
                                     const certmap_dir_conf_t *dc,
                                     const certmap_cert_t *cert,
                                     const char **account,
                                     const char **reason)
 {
-    const struct certmap_dir_url *url = dc->dir_url;
+    dir_ldap_fns_t fns;
     dir_search_t s;
     certmap_outcome_e outcome;
-    int rc;
+    int rc, reused;
 
-    /* The statics are set before the children start when the server's
-     * configuration uses the directory; for .htaccess-only use, look the
-     * functions up here (a read of httpd's table, safe in any thread). */
-    APR_OPTIONAL_FN_TYPE(uldap_connection_find) *fn_find = dir_ldap_find
-        ? dir_ldap_find : APR_RETRIEVE_OPTIONAL_FN(uldap_connection_find);
-    APR_OPTIONAL_FN_TYPE(uldap_connection_open) *fn_open = dir_ldap_open
-        ? dir_ldap_open : APR_RETRIEVE_OPTIONAL_FN(uldap_connection_open);
-    APR_OPTIONAL_FN_TYPE(uldap_connection_close) *fn_close = dir_ldap_close
-        ? dir_ldap_close : APR_RETRIEVE_OPTIONAL_FN(uldap_connection_close);
-    APR_OPTIONAL_FN_TYPE(uldap_connection_unbind) *fn_unbind = dir_ldap_unbind
-        ? dir_ldap_unbind : APR_RETRIEVE_OPTIONAL_FN(uldap_connection_unbind);
-
-    if (!fn_find || !fn_open || !fn_close || !fn_unbind) {
+    if (!dir_ldap_fns(&fns)) {
         *reason = "CertMapDirectory needs mod_ldap (LoadModule ldap_module)";
         return CERTMAP_INTERNAL_ERROR;
     }
@@ -683,27 +926,36 @@ static certmap_outcome_e dir_lookup(request_rec *r,
     s.dc = dc;
     s.x509 = certmap_cert_x509(cert);
     s.cert = cert;
-    s.ldc = fn_find(r, url->host, url->port, dc->dir_bind_dn,
-                    dc->dir_bind_password, always, url->secure);
-    if (!s.ldc) {
-        *reason = "no LDAP connection available";
-        return CERTMAP_INTERNAL_ERROR;
+    certmap_status_count(CERTMAP_STAT_DIR_LOOKUP, 1);
+    outcome = dir_attempt(&s, &fns, 1, &reused, &rc, account, reason);
+    if (outcome == CERTMAP_INTERNAL_ERROR && reused && dir_conn_dead(rc)) {
+        if (rc == LDAP_TIMEOUT) {
+            certmap_status_count(CERTMAP_STAT_DIR_TIMEOUT, 1);
+        }
+        certmap_status_count(CERTMAP_STAT_DIR_RETRY, 1);
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "CERTMAP301: %s; "
+                      "the pooled connection is dropped and the lookup "
+                      "tried once more on a new one", *reason);
+        outcome = dir_attempt(&s, &fns, 0, &reused, &rc, account, reason);
     }
-    rc = fn_open(r, s.ldc);
-    if (rc != LDAP_SUCCESS) {
-        *reason = apr_psprintf(r->pool, "directory %s: %s: %s (%d)",
-                               url->text, s.ldc->reason ? s.ldc->reason
-                                                        : "cannot connect",
-                               ldap_err2string(rc), rc);
-        fn_unbind(s.ldc);
-        fn_close(s.ldc);
-        return CERTMAP_INTERNAL_ERROR;
+    switch (outcome) {
+    case CERTMAP_GRANTED:
+        certmap_status_count(CERTMAP_STAT_DIR_HIT, 1);
+        break;
+    case CERTMAP_INTERNAL_ERROR:
+        certmap_status_count(CERTMAP_STAT_DIR_ERROR, 1);
+        if (rc == LDAP_TIMEOUT) {
+            certmap_status_count(CERTMAP_STAT_DIR_TIMEOUT, 1);
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CERTMAP302: "
+                          "directory %s did not answer within %d s "
+                          "(CertMapDirectoryTimeout)", dc->dir_url->text,
+                          s.timeout);
+        }
+        break;
+    default:
+        certmap_status_count(CERTMAP_STAT_DIR_MISS, 1);
+        break;
     }
-    outcome = dir_run_methods(&s, account, reason);
-    if (outcome == CERTMAP_INTERNAL_ERROR) {
-        fn_unbind(s.ldc);
-    }
-    fn_close(s.ldc);
     return outcome;
 }
 
@@ -923,7 +1175,8 @@ void certmap_directory_explain(apr_pool_t *p, const certmap_dir_conf_t *dc,
     s.ldc = &ldc;
     s.x509 = certmap_cert_x509(cert);
     s.cert = cert;
-    out->outcome = dir_run_methods(&s, &account, &out->reason);
+    s.timeout = timeout;
+    out->outcome = dir_run_methods(&s, &account, &out->reason, &rc);
     if (out->outcome == CERTMAP_GRANTED
         || (out->outcome == CERTMAP_NOT_MAPPED && s.found > 0)) {
         out->method = dir_method_name(s.method);
@@ -948,11 +1201,12 @@ void certmap_directory_dump(apr_pool_t *p, const certmap_dir_conf_t *dc)
     }
     methods = dir_methods_text(p, dc);
     printf("    Directory %s, URL %s, bind %s%s; match %s; attribute %s; "
-           "cache %ds\n", dc->dir_enabled == 1 ? "On" : "Off",
+           "cache %ds; timeout %ds\n", dc->dir_enabled == 1 ? "On" : "Off",
            dc->dir_url ? dc->dir_url->text : "(none)",
            dc->dir_bind_dn ? dc->dir_bind_dn : "anonymous",
            dc->dir_bind_password ? " password ***" : "", methods,
            dc->dir_mapping_attr ? dc->dir_mapping_attr : DIR_DEFAULT_MAPPING,
            dc->dir_cache_timeout == CERTMAP_UNSET
-               ? CERTMAP_DEFAULT_CACHE_TIMEOUT : dc->dir_cache_timeout);
+               ? CERTMAP_DEFAULT_CACHE_TIMEOUT : dc->dir_cache_timeout,
+           dir_timeout(dc, NULL));
 }

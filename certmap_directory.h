@@ -25,6 +25,9 @@ const char *certmap_directory_set_attribute(cmd_parms *cmd, void *dcv,
 const char *certmap_directory_set_cache_timeout(cmd_parms *cmd, void *dcv,
                                                 const char *arg);
 
+const char *certmap_directory_set_timeout(cmd_parms *cmd, void *dcv,
+                                          const char *arg);
+
 /* Called when one-to-one and many-to-one found nothing.  With
  * CertMapDirectory Off: CERTMAP_NOT_MAPPED.  Otherwise asks the directory:
  * CERTMAP_GRANTED with *m a mapping (allocated in r->pool) naming the

@@ -80,6 +80,7 @@ typedef struct {
     const apr_array_header_t *dir_match;    /* of int; NULL: default */
     const char *dir_mapping_attr;           /* ...MappingAttribute */
     int dir_cache_timeout;                  /* ...CacheTimeout, seconds */
+    int dir_timeout;                        /* CertMapDirectoryTimeout */
 } certmap_dir_conf_t;
 
 /* Per-server configuration. */

@@ -15,6 +15,7 @@
 #   APACHE_TEST_PORT Apache::Test's base port (default: the first free one
 #                    from 8529); a second suite running at the same time
 #                    on this machine needs its own, e.g. 9600
+#   CERTMAP_LDAP_PORTS  LOW-HIGH: the test slapd's ports (tests/ldap/slapd.sh)
 #   HTTPD, APXS      default /usr/sbin/apache2, /usr/bin/apxs
 #
 # Apache::Test refuses to run as root.  Started as root, this script creates
@@ -85,6 +86,7 @@ if [ "$(id -u)" -eq 0 ] && [ -z "${CERTMAP_TEST_INNER:-}" ]; then
         CERTMAP_MODULE_FALLBACK="$FALLBACK" \
         CERTMAP_MPM="${CERTMAP_MPM:-event}" HOME="$WORK" \
         ${APACHE_TEST_PORT:+APACHE_TEST_PORT="$APACHE_TEST_PORT"} \
+        CERTMAP_LDAP_PORTS="${CERTMAP_LDAP_PORTS:-}" \
         HTTPD="$HTTPD" APXS="$APXS" \
         sh "$WORK/tree/tests/run-httpd-tests.sh" "$@" || rc=$?
     # one directory per MPM: a full `make test` keeps all three
@@ -139,6 +141,11 @@ ENV_PW='envpw-Mw3r'
 # -- a private slapd for t/80-directory.t (tests/ldap/slapd.sh), stopped on
 #    every way out of this script ----------------------------------------------
 LDAP_DIR=$GEN/ldap
+# beside Apache::Test's ports when those are given: APACHE_TEST_PORT+80..99
+if [ -z "${CERTMAP_LDAP_PORTS:-}" ] && [ -n "${APACHE_TEST_PORT:-}" ]; then
+    CERTMAP_LDAP_PORTS="$((APACHE_TEST_PORT + 80))-$((APACHE_TEST_PORT + 99))"
+fi
+export CERTMAP_LDAP_PORTS="${CERTMAP_LDAP_PORTS:-}"
 trap 'sh "$TOP/tests/ldap/slapd.sh" stop "$LDAP_DIR"' EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
@@ -199,7 +206,7 @@ CGI=cgid
     for m in "mpm_$MPM" authn_core authn_file authz_core authz_host access_compat \
              authz_user auth_basic alias mime dir env setenvif headers \
              "$CGI" socache_shmcb socache_dbm socache_memcache socache_redis \
-             ssl ldap http2; do
+             ssl ldap http2 status; do
         echo "LoadModule ${m}_module $MODDIR/mod_$m.so"
     done
 } > "$GEN/inherit.conf"

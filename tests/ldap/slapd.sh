@@ -11,6 +11,13 @@
 #                                          CERTMAP_LDAP_PORT and
 #                                          CERTMAP_LDAP_DOWN_PORT)
 #   sh tests/ldap/slapd.sh stop DIR        stops it (no error if not running)
+#   sh tests/ldap/slapd.sh restart DIR     starts it again on the same port
+#                                          with the same database
+#
+# Ports: CERTMAP_LDAP_PORTS=LOW-HIGH (e.g. 10080-10099) makes both ports
+# come from that range (the first two free ones from a random point), so
+# that runs side by side on one machine stay out of each other's way;
+# unset, the kernel picks them.
 #
 # The entries (suffix dc=certmap,dc=test; ou=people readable by anyone,
 # ou=private only by cn=reader) are listed in tests/ldap/entries.sh.
@@ -20,11 +27,39 @@ SCHEMA=/etc/ldap/schema
 SUFFIX="dc=certmap,dc=test"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
+# free_port [NOT]: a port nobody listens on (other than NOT).
 free_port() {
     perl -MIO::Socket::INET -e '
-        my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1",
-                                      LocalPort => 0, Proto => "tcp") or die;
-        print $s->sockport, "\n";'
+        my ($not, $range) = @ARGV;
+        my ($lo, $hi) = ($range // "") =~ /^(\d+)-(\d+)$/ ? ($1, $2) : (0, 0);
+        my @ports = $lo ? ($lo .. $hi) : (0);
+        my $start = int(rand(@ports));
+        for my $i (0 .. $#ports) {
+            my $p = $ports[($start + $i) % @ports];
+            next if $p && $p == $not;
+            my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1",
+                                          LocalPort => $p, Proto => "tcp",
+                                          ReuseAddr => 1) or next;
+            print $s->sockport, "\n";
+            exit 0;
+        }
+        die "slapd.sh: no free port in $range\n";' "${1:-0}" "${CERTMAP_LDAP_PORTS:-}"
+}
+
+run_slapd() {  # DIR PORT
+    slapd -h "ldap://127.0.0.1:$2/" -f "$1/slapd.conf" \
+        > "$1/slapd.log" 2>&1 || { cat "$1/slapd.log" >&2; exit 1; }
+    i=0
+    until ldapsearch -x -H "ldap://127.0.0.1:$2/" -b "$SUFFIX" -s base \
+            >/dev/null 2>&1; do
+        i=$((i + 1))
+        if [ $i -gt 50 ]; then
+            echo "slapd.sh: slapd did not answer on port $2" >&2
+            cat "$1/slapd.log" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
 }
 
 write_config() {  # DIR
@@ -82,20 +117,8 @@ start() {  # DIR PKI
     slapadd -f "$d/slapd.conf" -l "$d/entries.ldif" > "$d/slapadd.log" 2>&1 || {
         cat "$d/slapadd.log" >&2; exit 1; }
     port=$(free_port)
-    down=$(free_port)
-    slapd -h "ldap://127.0.0.1:$port/" -f "$d/slapd.conf" \
-        > "$d/slapd.log" 2>&1 || { cat "$d/slapd.log" >&2; exit 1; }
-    i=0
-    until ldapsearch -x -H "ldap://127.0.0.1:$port/" -b "$SUFFIX" -s base \
-            >/dev/null 2>&1; do
-        i=$((i + 1))
-        if [ $i -gt 50 ]; then
-            echo "slapd.sh: slapd did not answer on port $port" >&2
-            cat "$d/slapd.log" >&2
-            exit 1
-        fi
-        sleep 0.1
-    done
+    down=$(free_port "$port")
+    run_slapd "$d" "$port"
     printf 'CERTMAP_LDAP_PORT=%s\nCERTMAP_LDAP_DOWN_PORT=%s\n' "$port" "$down" \
         > "$d/env"
 }
@@ -105,6 +128,7 @@ stop() {  # DIR
     [ -f "$pidf" ] || return 0
     pid=$(cat "$pidf")
     kill "$pid" 2>/dev/null || true
+    kill -CONT "$pid" 2>/dev/null || true     # a test may have frozen it
     i=0
     while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
         i=$((i + 1)); sleep 0.1
@@ -113,10 +137,20 @@ stop() {  # DIR
     rm -f "$pidf"
 }
 
+restart() {  # DIR
+    d=$(cd "$1" && pwd)
+    stop "$d"
+    port=$(sed -n 's/^CERTMAP_LDAP_PORT=//p' "$d/env")
+    run_slapd "$d" "$port"
+}
+
 case ${1:-} in
     start) [ $# -eq 3 ] || { echo "usage: $0 start DIR PKI" >&2; exit 2; }
            start "$2" "$3" ;;
     stop)  [ $# -eq 2 ] || { echo "usage: $0 stop DIR" >&2; exit 2; }
            stop "$2" ;;
-    *)     echo "usage: $0 start DIR PKI | stop DIR" >&2; exit 2 ;;
+    restart) [ $# -eq 2 ] || { echo "usage: $0 restart DIR" >&2; exit 2; }
+           restart "$2" ;;
+    *)     echo "usage: $0 start DIR PKI | stop DIR | restart DIR" >&2
+           exit 2 ;;
 esac

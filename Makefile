@@ -7,6 +7,7 @@
 #   make bench      benchmarks against a bare mod_ssl baseline
 #   make deb        the Debian package, build/libapache2-mod-certmap_*.deb
 #   make fuzz       libFuzzer runs of the engine, bounded (FUZZ_SECONDS)
+#   make soak       SOAK_SECONDS of mixed clients, two graceful restarts
 #   make clean
 
 APXS      ?= apxs
@@ -173,6 +174,11 @@ demo: all
 bench: all
 	sh bench/run-bench.sh
 
+# SOAK_SECONDS (default 600) of mixed clients at concurrency 16 against one
+# httpd, two graceful restarts; not part of `make test` (tests/soak/).
+soak: all
+	sh tests/soak/run-soak.sh
+
 clean:
 	rm -rf .libs build *.la *.lo *.slo *.o $(UNIT_TESTS) \
 	    tests/unit/test_pam_root bench/bench_engine
@@ -180,7 +186,7 @@ clean:
 
 .PHONY: all asan install test test-unit test-pam-root test-httpd \
         test-apache-pam-root \
-        test-httpd-worker test-httpd-prefork demo bench clean
+        test-httpd-worker test-httpd-prefork demo bench soak clean
 
 # Engine micro-benchmarks (bench/bench_engine.c); optimised, no sanitizers.
 bench/bench_engine: bench/bench_engine.c certmap_rules.c certmap_rules.h

@@ -91,10 +91,14 @@ sub exchange {
     return $r ? @$r : (undef, $@ =~ /timeout/ ? 'timeout' : 'exception');
 }
 
-# Within a few seconds of a graceful restart (SIGUSR1), old children close
-# their idle keep-alive connections: a request that crosses such a close
-# gets no answer, and HTTP says to retry it on a new connection.  Anywhere
-# else, a connection closed without notice is an error.
+# A server may close an idle keep-alive connection at any time (old
+# children do it at a graceful restart; the event MPM does it to free a
+# worker when all are busy): a request that crosses such a close gets no
+# byte back, and HTTP (RFC 9112, 9.3.1) says to retry it on a new
+# connection.  Those are counted apart, by whether a restart was under
+# way.  A connection refused for its certificate must say so
+# (`Connection: close`): a close there, a reset anywhere, a timeout or a
+# truncated answer is an error.
 sub in_restart_window {
     my $now = time;
     for my $t (@{ $_[0] }) { return 1 if $now >= $t - 0.5 && $now <= $t + 3 }
@@ -123,8 +127,9 @@ sub worker {
             my ($path, $auth) = $p =~ /^(.*)#basic$/ ? ($1, $basic) : ($p, undef);
             my ($status, $h) = exchange($sock, $path, $auth, $i == $n);
             if (!defined $status) {
-                if ($i > 1 && $h eq 'closed' && in_restart_window($restarts)) {
-                    $c{'stale keep-alive (retried)'}++;
+                if ($i > 1 && $h eq 'closed' && $who !~ /^(expired|revoked|untrusted)$/) {
+                    $c{in_restart_window($restarts) ? 'stale keep-alive (retried), restart'
+                                                    : 'stale keep-alive (retried), elsewhere'}++;
                     last;
                 }
                 $c{requests}++;
@@ -201,8 +206,8 @@ printf "soak: %d requests on %d connections in %.0f s (%.0f/s), %d clients\n",
     ($sum{requests} // 0) / $took, $o{concurrency};
 printf "soak: wrong outcomes: %d\n", $sum{wrong} // 0;
 printf "soak: errors: %d\n", $sum{errors} // 0;
-printf "soak: keep-alive connections closed by a graceful restart as a request crossed (retried, not errors): %d\n",
-    $sum{'stale keep-alive (retried)'} // 0;
+printf "soak: idle keep-alive connections the server closed as a request crossed (retried, not errors): %d at a graceful restart, %d elsewhere\n",
+    $sum{'stale keep-alive (retried), restart'} // 0, $sum{'stale keep-alive (retried), elsewhere'} // 0;
 for my $k (sort keys %sum) {
     print "soak:   $k: $sum{$k}\n" if $k =~ /^(outcome|wrong |error )/;
 }

@@ -11,7 +11,7 @@ use lib "$FindBin::Bin/lib";
 use CertMapTest;
 use File::Temp qw(tempdir);
 
-plan tests => 200, need_module 'ssl', need_module 'ldap';
+plan tests => 206, need_module 'ssl', need_module 'ldap';
 
 my $ldap_dir = gen_dir() . '/ldap';
 my %env;
@@ -174,6 +174,8 @@ my @bad = (
     ['unknown method',      [$url, 'CertMapDirectoryMatch Certificate Thumbprint'], 1, qr/CertMapDirectoryMatch[^\n]*Thumbprint/],
     ['bad cache timeout',   ['CertMapDirectoryCacheTimeout soon'], 0, qr/CertMapDirectoryCacheTimeout[^\n]*soon/],
     ['negative cache timeout', ['CertMapDirectoryCacheTimeout -1'], 0, qr/CertMapDirectoryCacheTimeout[^\n]*-1/],
+    ['zero timeout',        ['CertMapDirectoryTimeout 0'], 0, qr/CertMapDirectoryTimeout[^\n]*'0'[^\n]*1 to 300/],
+    ['bad timeout',         ['CertMapDirectoryTimeout 2s'], 0, qr/CertMapDirectoryTimeout[^\n]*'2s'/],
     ['On without a URL',    ['CertMapDirectory On'], 0, qr/CertMapDirectory[^\n]*CertMapDirectoryURL/],
     ['bad On/Off',          [$url, 'CertMapDirectory Sometimes'], 1, qr/CertMapDirectory/],
 );
@@ -194,7 +196,7 @@ for my $case (@bad) {
     my ($rc, $out) = configtest($file);
     is($rc, 0, '[configtest] a valid directory configuration passes') or diag($out);
     $out = `"$httpd" -t -D DUMP_CERTMAP -f "$file" 2>&1`;
-    like($out, qr/Directory On, URL ldap:[^\n]*bind cn=reader[^\n]* password \*\*\*; match UPN RFC822 SKI; attribute altSecurityIdentities; cache 0s/,
+    like($out, qr/Directory On, URL ldap:[^\n]*bind cn=reader[^\n]* password \*\*\*; match UPN RFC822 SKI; attribute altSecurityIdentities; cache 0s; timeout 3s/,
          '[DUMP_CERTMAP] shows the directory settings') or diag($out);
     unlike($out, qr/envpw-Mw3r/, '[DUMP_CERTMAP] bind password hidden');
 }

@@ -44,9 +44,7 @@
 
 #define DIR_DEFAULT_ATTR        "uid"
 #define DIR_DEFAULT_MAPPING     "altSecurityIdentities"
-/* CertMapDirectoryTimeout: seconds for one connect, bind or search */
-#define DIR_DEFAULT_TIMEOUT     3
-#define DIR_MAX_TIMEOUT         300
+#define DIR_MAX_TIMEOUT         300     /* CertMapDirectoryTimeout's range */
 /* mod_ldap's LDAPReferrals values (util_ldap.c; not in util_ldap.h) */
 #define DIR_CHASEREFERRALS_OFF  0
 #define DIR_CHASEREFERRALS_ON   1
@@ -704,7 +702,9 @@ static int dir_ldap_fns(dir_ldap_fns_t *f)
 
 /* CertMapDirectoryTimeout, its default resolved, and never longer than
  * mod_ldap's LDAPTimeout (which bounds mod_authnz_ldap's operations on the
- * same server). */
+ * same server): seconds for one connect, bind or search. */
+#define DIR_DEFAULT_TIMEOUT     3
+
 static int dir_timeout(const certmap_dir_conf_t *dc,
                        const util_ldap_connection_t *ldc)
 {

@@ -113,6 +113,9 @@ ServerRoot "$W"
 ServerName localhost
 Listen 127.0.0.1:$PORT
 PidFile "$W/logs/httpd.pid"
+# the logon helper's socket (and other runtime files) here, not in
+# /var/run/apache2, which this user cannot write
+DefaultRuntimeDir "$W/logs"
 ErrorLog "$W/logs/error_log"
 LogLevel warn
 DocumentRoot "$W/htdocs"

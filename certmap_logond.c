@@ -314,6 +314,13 @@ static certmap_logond_call_e call_failed(int *err, int e,
     return why;
 }
 
+/* When no helper listens: ask again every RETRY_MS for at most
+ * RETRY_WINDOW_MS (a restart replaces the helper in well under that; a
+ * helper that is gone for good must not cost every request its whole
+ * timeout). */
+#define CERTMAP_LOGOND_RETRY_MS        50
+#define CERTMAP_LOGOND_RETRY_WINDOW_MS 1000
+
 /* Connects, sends the request and reads the answer, all before
  * `deadline`. */
 static certmap_logond_call_e call_exchange(int fd, const char *path,
@@ -406,6 +413,7 @@ certmap_logond_call_e certmap_logond_call(const char *path,
 {
     unsigned char req[CERTMAP_LOGOND_MAX_REQUEST];
     long long deadline = now_ms() + timeout_ms;
+    long long retry_until = now_ms() + CERTMAP_LOGOND_RETRY_WINDOW_MS;
     certmap_logond_call_e rc;
     size_t reqlen;
     int fd;
@@ -424,13 +432,23 @@ certmap_logond_call_e certmap_logond_call(const char *path,
     if (reqlen == 0) {
         return call_failed(err, EINVAL, CERTMAP_LOGOND_FAILED);
     }
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        rc = call_failed(err, errno, CERTMAP_LOGOND_FAILED);
-    }
-    else {
+    for (;;) {
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            rc = call_failed(err, errno, CERTMAP_LOGOND_FAILED);
+            break;
+        }
         rc = call_exchange(fd, path, deadline, req, reqlen, answer, err);
         close(fd);
+        /* No helper listening: at a restart the parent replaces it and
+         * its socket.  The request never reached PAM, so asking again
+         * is safe; a short wait, within the deadline, bridges the gap. */
+        if (rc != CERTMAP_LOGOND_UNAVAILABLE
+            || ms_left(deadline) <= CERTMAP_LOGOND_RETRY_MS
+            || ms_left(retry_until) <= CERTMAP_LOGOND_RETRY_MS) {
+            break;
+        }
+        poll(NULL, 0, CERTMAP_LOGOND_RETRY_MS);
     }
     explicit_bzero(req, sizeof(req));
     if (rc != CERTMAP_LOGOND_ANSWERED) {

@@ -10,7 +10,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use CertMapTest;
 
-plan tests => 25 * 3 + 6, need_module 'ssl';
+plan tests => 27 * 3 + 6, need_module 'ssl';
 
 my $mark = error_log_mark();
 
@@ -98,6 +98,8 @@ expect('/x/b/tpl-upn', 'trick', 200, 0, 'mail-mallory@contoso.com.evil.org', 'em
 expect('/x/b/tpl-upn', 'plain', 403, 16, undef, '', '[template] no UPN, no Email: no mapping matches');
 expect('/x/b/tpl-upn', 'nul', 403, 16, undef, '', '[template] first UPN holds a NUL: refused');
 expect('/x/b/tpl-cn', 'plain', 200, 0, 'carol', 'cn', '[template] %{Subject:CN}.%{Issuer:O} with capture');
+expect('/x/b/tpl-pam', 'plain', 200, 0, 'carol', 'cn-pam', '[template + PAM] %{Subject:CN} logs on through PAM (account carol)');
+expect('/x/b/tpl-pam', 'short', 401, 1, undef, '', '[template + PAM] an account PAM does not know: 401.1');
 expect('/x/b/tpl-cn', 'dash', 403, 16, undef, '', '[bad name] leading -');
 expect('/x/b/tpl-cn', 'slash', 403, 16, undef, '', '[bad name] /');
 expect('/x/b/tpl-cn', 'ctrl', 403, 16, undef, '', '[bad name] control character');

@@ -340,6 +340,17 @@ certmap_outcome_e certmap_tls_verified(request_rec *r, certmap_conn_t *cc,
 /* The contract's sub-status for an OpenSSL verify error (X509_V_ERR_*). */
 certmap_outcome_e certmap_tls_classify(int err);
 
+/* Verifies x509 (with the untrusted `chain`, may be NULL) against
+ * `trust` as libssl verifies a client's certificate, `param` (may be
+ * NULL) on top, with OpenSSL's own verification; every failed step is
+ * looked at and the most serious kept (16 before 13 before 17);
+ * no_crl_ok forgives a missing CRL.  CERTMAP_GRANTED, or the outcome with
+ * *err the X509_V_ERR_* behind it. */
+certmap_outcome_e certmap_tls_verify_with(X509_STORE *trust,
+                                          const X509_VERIFY_PARAM *param,
+                                          int no_crl_ok, X509 *x509,
+                                          STACK_OF(X509) *chain, int *err);
+
 /* The module's state for c, or NULL when c is not a mod_ssl connection.
  * On an HTTP/2 secondary connection, the state of its master. */
 certmap_conn_t *certmap_conn_get(conn_rec *c);

@@ -765,55 +765,13 @@ static const char *certmap_proxy_decode(request_rec *r,
 
 /* ---- verification ------------------------------------------------------- */
 
-typedef struct {
-    certmap_outcome_e outcome;      /* the worst step; GRANTED: none */
-    int err;
-} certmap_proxy_check_t;
-
-/* Collects every failed step, the most serious kept (16 before 13 before
- * 17), as certmap_tls.c does for a direct client. */
-static int certmap_proxy_verify_step(int ok, X509_STORE_CTX *store)
-{
-    certmap_proxy_check_t *check = X509_STORE_CTX_get_app_data(store);
-    int err = X509_STORE_CTX_get_error(store);
-    certmap_outcome_e outcome;
-
-    if (ok) {
-        return 1;
-    }
-    outcome = certmap_tls_classify(err);
-    if (check->outcome == CERTMAP_GRANTED || outcome < check->outcome) {
-        check->outcome = outcome;
-        check->err = err;
-    }
-    return 1;
-}
-
+/* With OpenSSL's verification against the configured CAs and CRLs, as
+ * certmap_tls.c verifies a direct client (only the certificate is
+ * forwarded: intermediates belong in CertMapProxyCACertificateFile). */
 static certmap_outcome_e certmap_proxy_verify(
     const struct certmap_proxy_conf *pc, X509 *x509, int *err)
 {
-    X509_STORE_CTX *store = X509_STORE_CTX_new();
-    certmap_proxy_check_t check = { CERTMAP_GRANTED, X509_V_OK };
-    int verified;
-
-    if (!store || !X509_STORE_CTX_init(store, pc->store, x509, NULL)
-        /* as libssl verifies a client's certificate */
-        || !X509_STORE_CTX_set_default(store, "ssl_client")) {
-        X509_STORE_CTX_free(store);
-        *err = X509_V_ERR_UNSPECIFIED;
-        return CERTMAP_CERT_UNTRUSTED;
-    }
-    X509_STORE_CTX_set_app_data(store, &check);
-    X509_STORE_CTX_set_verify_cb(store, certmap_proxy_verify_step);
-    verified = X509_verify_cert(store);
-    X509_STORE_CTX_free(store);
-    ERR_clear_error();
-    if (verified <= 0 && check.outcome == CERTMAP_GRANTED) {
-        check.outcome = CERTMAP_CERT_UNTRUSTED;     /* failed, no step said */
-        check.err = X509_V_ERR_UNSPECIFIED;
-    }
-    *err = check.err;
-    return check.outcome;
+    return certmap_tls_verify_with(pc->store, NULL, 0, x509, NULL, err);
 }
 
 void certmap_proxy_facts(request_rec *r, certmap_facts_t *f)

@@ -76,6 +76,7 @@
 #include "util_cfgtree.h"
 #include "util_filter.h"
 
+#include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 
 #include "certmap_private.h"
@@ -616,24 +617,21 @@ static int certmap_tls_check_step(int ok, X509_STORE_CTX *store)
     return 1;
 }
 
-/* Verifies the peer's certificate and chain against `info`'s trust
- * store, CRLs and verify parameters, with OpenSSL's own verification. */
-static certmap_outcome_e certmap_tls_check_against(SSL *ssl, X509 *x509,
-                                                   certmap_tls_ctx_t *info,
-                                                   int *err)
+certmap_outcome_e certmap_tls_verify_with(X509_STORE *trust,
+                                          const X509_VERIFY_PARAM *param,
+                                          int no_crl_ok, X509 *x509,
+                                          STACK_OF(X509) *chain, int *err)
 {
     X509_STORE_CTX *store = X509_STORE_CTX_new();
     certmap_tls_check_t check = { CERTMAP_GRANTED, X509_V_OK, 0 };
     int verified;
 
-    check.no_crl_ok = info->no_crl_ok;
-    if (!store
-        || !X509_STORE_CTX_init(store, SSL_CTX_get_cert_store(info->ctx),
-                                x509, SSL_get_peer_cert_chain(ssl))
+    check.no_crl_ok = no_crl_ok;
+    if (!store || !X509_STORE_CTX_init(store, trust, x509, chain)
         /* as libssl verifies a client's certificate */
         || !X509_STORE_CTX_set_default(store, "ssl_client")
-        || !X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(store),
-                                   SSL_CTX_get0_param(info->ctx))) {
+        || (param && !X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(store),
+                                             param))) {
         X509_STORE_CTX_free(store);
         *err = X509_V_ERR_UNSPECIFIED;
         return CERTMAP_CERT_UNTRUSTED;
@@ -642,6 +640,7 @@ static certmap_outcome_e certmap_tls_check_against(SSL *ssl, X509 *x509,
     X509_STORE_CTX_set_verify_cb(store, certmap_tls_check_step);
     verified = X509_verify_cert(store);
     X509_STORE_CTX_free(store);
+    ERR_clear_error();
     if (verified <= 0 && check.outcome == CERTMAP_GRANTED) {
         check.outcome = CERTMAP_CERT_UNTRUSTED;     /* failed, no step said */
         check.err = X509_V_ERR_UNSPECIFIED;
@@ -674,7 +673,10 @@ static certmap_outcome_e certmap_tls_serving_trust(request_rec *r, SSL *ssl,
                   "configuration of its own to verify the certificate with";
         return CERTMAP_CERT_UNTRUSTED;
     }
-    outcome = certmap_tls_check_against(ssl, x509, info, &err);
+    outcome = certmap_tls_verify_with(SSL_CTX_get_cert_store(info->ctx),
+                                      SSL_CTX_get0_param(info->ctx),
+                                      info->no_crl_ok, x509,
+                                      SSL_get_peer_cert_chain(ssl), &err);
     if (outcome != CERTMAP_GRANTED) {
         *reason = apr_psprintf(r->pool, "the certificate fails verification "
                                "with the trust of the virtual host serving "

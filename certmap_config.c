@@ -670,7 +670,7 @@ static const char *certmap_many_to_one_block(cmd_parms *cmd, void *dcv,
     m->name = name;
     m->enabled = 1;
     m->permission = CERTMAP_ALLOW;
-    m->rules = apr_array_make(cmd->pool, 4, sizeof(certmap_rule_t *));
+    m->many.rules = apr_array_make(cmd->pool, 4, sizeof(certmap_rule_t *));
     certmap_note_source(cmd, m);
 
     /* The inner directives find the block under construction here, the
@@ -688,13 +688,13 @@ static const char *certmap_many_to_one_block(cmd_parms *cmd, void *dcv,
     }
     /* A template (or a CertMapUserMatch) takes the account from the
      * certificate; compiled once, here. */
-    err = certmap_template_compile(cmd->pool, m->user, m->user_match,
-                                   (certmap_template_t **)&m->user_template);
+    err = certmap_template_compile(cmd->pool, m->user, m->many.user_match,
+                                   (certmap_template_t **)&m->many.user_template);
     if (err) {
         return apr_psprintf(cmd->pool, "%s %s>: CertMapUser %s: %s",
                             CERTMAP_BLOCK, name, m->user, err);
     }
-    if (apr_is_empty_array(m->rules)) {
+    if (apr_is_empty_array(m->many.rules)) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
                      "%s %s> at %s:%u has no CertMapRule: it maps every "
                      "trusted client certificate to '%s'", CERTMAP_BLOCK,
@@ -754,13 +754,13 @@ static const char *certmap_set_user_match(cmd_parms *cmd, void *dcv,
     if ((err = certmap_current_block(cmd, dcv, &m))) {
         return err;
     }
-    if (m->user_match) {
+    if (m->many.user_match) {
         return certmap_cmd_error(cmd, "given twice in one block");
     }
     if (!*regex) {
         return certmap_cmd_error(cmd, "REGEX must not be empty");
     }
-    m->user_match = regex;
+    m->many.user_match = regex;
     return NULL;
 }
 
@@ -795,7 +795,7 @@ static const char *certmap_set_description(cmd_parms *cmd, void *dcv,
     if ((err = certmap_current_block(cmd, dcv, &m))) {
         return err;
     }
-    m->description = text;
+    m->many.description = text;
     return NULL;
 }
 
@@ -833,7 +833,7 @@ static const char *certmap_set_rule(cmd_parms *cmd, void *dcv, int argc,
     if (err) {
         return certmap_cmd_error(cmd, err);
     }
-    APR_ARRAY_PUSH(m->rules, certmap_rule_t *) = rule;
+    APR_ARRAY_PUSH(m->many.rules, certmap_rule_t *) = rule;
     return NULL;
 }
 

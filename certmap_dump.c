@@ -70,19 +70,19 @@ static void certmap_dump_many_to_one(apr_pool_t *p,
            m->permission == CERTMAP_DENY ? "Deny" : "Allow",
            m->enabled ? "" : " (disabled)", m->user,
            m->password ? " password ***" : "", m->file, m->line);
-    if (m->description) {
-        printf("          description: %s\n", m->description);
+    if (m->many.description) {
+        printf("          description: %s\n", m->many.description);
     }
-    if (m->user_template) {
+    if (m->many.user_template) {
         printf("          user from the certificate: %s\n",
-               certmap_template_text(p, m->user_template));
+               certmap_template_text(p, m->many.user_template));
     }
-    if (!m->rules || apr_is_empty_array(m->rules)) {
+    if (!m->many.rules || apr_is_empty_array(m->many.rules)) {
         printf("          (no rules: matches every trusted certificate)\n");
     }
-    for (i = 0; m->rules && i < m->rules->nelts; i++) {
+    for (i = 0; m->many.rules && i < m->many.rules->nelts; i++) {
         printf("          CertMapRule %s\n", certmap_rule_text(p,
-               APR_ARRAY_IDX(m->rules, i, const certmap_rule_t *)));
+               APR_ARRAY_IDX(m->many.rules, i, const certmap_rule_t *)));
     }
 }
 

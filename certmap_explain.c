@@ -42,10 +42,9 @@ static int certmap_explain_flag(int value, int dflt)
     return value == CERTMAP_UNSET ? dflt : value;
 }
 
-/* One-to-one mappings are the ones without rules (certmap_config.c). */
 static int certmap_explain_is_one_to_one(const certmap_mapping_t *m)
 {
-    return m->rules == NULL;
+    return m->one_to_one;
 }
 
 static const char *certmap_explain_onoff(int value, int dflt)
@@ -196,7 +195,7 @@ static void certmap_explain_trace(apr_pool_t *p, const certmap_dir_conf_t *dc,
             printf("    many-to-one '%s' (%s:%u): no match, the rules "
                    "match but CertMapUser %s gives no name\n", m->name,
                    m->file, m->line,
-                   certmap_template_text(p, m->user_template));
+                   certmap_template_text(p, m->many.user_template));
         }
         else {
             printf("    many-to-one '%s' (%s:%u): no match, failed "
@@ -208,7 +207,7 @@ static void certmap_explain_trace(apr_pool_t *p, const certmap_dir_conf_t *dc,
     if (winner && !certmap_explain_is_one_to_one(winner)) {
         printf("    many-to-one '%s' (%s:%u): matched%s\n", winner->name,
                winner->file, winner->line,
-               apr_is_empty_array(winner->rules)
+               apr_is_empty_array(winner->many.rules)
                    ? " (it has no rules: matches every certificate)" : "");
     }
 }
@@ -314,6 +313,7 @@ static void certmap_explain_verdict(apr_pool_t *p,
                                     const certmap_mapping_t *m,
                                     const certmap_cert_t *cert)
 {
+    const certmap_template_t *tpl;
     const char *by, *name, *why;
 
     if (!m) {
@@ -329,15 +329,15 @@ static void certmap_explain_verdict(apr_pool_t *p,
         return;
     }
     name = m->user;
-    if (m->user_template) {
-        if (certmap_template_expand(p, m->user_template, cert, &name, &why)
+    if ((tpl = certmap_mapping_template(m))) {
+        if (certmap_template_expand(p, tpl, cert, &name, &why)
             != CERTMAP_NAME_OK) {
             certmap_explain_refusal(CERTMAP_NOT_MAPPED,
                                     apr_psprintf(p, "%s: %s", by, why));
             return;
         }
         printf("    user: CertMapUser %s gives '%s'\n",
-               certmap_template_text(p, m->user_template), name);
+               certmap_template_text(p, tpl), name);
     }
     certmap_explain_logon(p, dc, name, by, m->password != NULL);
 }

@@ -155,7 +155,10 @@ typedef struct {
 struct certmap_table {
     apr_pool_t *pool;
     apr_uint64_t id;                    /* the caller's identity; 0: none */
-    apr_array_header_t *one_to_one;     /* of certmap_mapping_t * */
+    apr_array_header_t *one_to_one;     /* of certmap_mapping_t *; points
+                                           at one_to_one_list */
+    apr_array_header_t one_to_one_list; /* its elements are malloc'd (see
+                                           grow_one_to_one) */
     apr_uint32_t *slots;                /* open addressing by fingerprint:
                                            1 + index into one_to_one, or 0 */
     apr_size_t slot_mask;               /* slot count - 1, a power of two */
@@ -743,8 +746,10 @@ static int template_gives_name(const certmap_mapping_t *m,
     char buf[4 * CERTMAP_MAX_ACCOUNT + 2];
     apr_size_t start, len;
 
-    return m->user_template == NULL
-           || expand_name(m->user_template, cert, buf, sizeof(buf), &start,
+    const certmap_template_t *tpl = certmap_mapping_template(m);
+
+    return tpl == NULL
+           || expand_name(tpl, cert, buf, sizeof(buf), &start,
                           &len) != CERTMAP_NAME_NONE;
 }
 
@@ -754,11 +759,11 @@ static const certmap_rule_t *first_failed_rule(const certmap_mapping_t *m,
 {
     int i;
 
-    if (m->rules == NULL) {
+    if (m->one_to_one || m->many.rules == NULL) {
         return NULL;
     }
-    for (i = 0; i < m->rules->nelts; i++) {
-        const certmap_rule_t *rule = APR_ARRAY_IDX(m->rules, i,
+    for (i = 0; i < m->many.rules->nelts; i++) {
+        const certmap_rule_t *rule = APR_ARRAY_IDX(m->many.rules, i,
                                                    certmap_rule_t *);
         if (!rule_matches(rule, cert)) {
             return rule;
@@ -1687,6 +1692,9 @@ static apr_status_t free_slots(void *data)
 
     free(t->slots);
     t->slots = NULL;
+    free(t->one_to_one_list.elts);
+    t->one_to_one_list.elts = NULL;
+    t->one_to_one_list.nelts = t->one_to_one_list.nalloc = 0;
     return APR_SUCCESS;
 }
 
@@ -1759,12 +1767,38 @@ static int grow_slots(certmap_table_t *t)
     return 1;
 }
 
+/* Room for one more one-to-one mapping.  A pool never gives memory back,
+ * so an apr_array doubling up to a million pointers would leave as much
+ * again behind in old copies; realloc'd memory does not. */
+static int grow_one_to_one(certmap_table_t *t)
+{
+    apr_array_header_t *list = &t->one_to_one_list;
+    apr_size_t size;
+    char *elts;
+
+    if (list->nelts < list->nalloc) {
+        return 1;
+    }
+    size = list->nalloc ? 2 * (apr_size_t)list->nalloc : 16;
+    if (size > 0x7fffffffUL) {
+        return 0;
+    }
+    elts = realloc(list->elts, size * sizeof(certmap_mapping_t *));
+    if (elts == NULL) {
+        return 0;
+    }
+    list->elts = elts;
+    list->nalloc = (int)size;
+    return 1;
+}
+
 certmap_table_t *certmap_table_make(apr_pool_t *p)
 {
     certmap_table_t *t = apr_pcalloc(p, sizeof(*t));
 
     t->pool = p;
-    t->one_to_one = apr_array_make(p, 4, sizeof(certmap_mapping_t *));
+    t->one_to_one_list.elt_size = sizeof(certmap_mapping_t *);
+    t->one_to_one = &t->one_to_one_list;
     apr_pool_cleanup_register(p, t, free_slots, apr_pool_cleanup_null);
     t->many_to_one = apr_array_make(p, 4, sizeof(certmap_mapping_t *));
     t->by_name = apr_hash_make(p);
@@ -1846,6 +1880,12 @@ const char *certmap_table_add_one_to_one(certmap_table_t *t,
 {
     const certmap_mapping_t *other;
 
+    /* the fingerprint takes the room of the many-to-one members */
+    if (m->many.rules || m->many.description || m->many.user_match
+        || m->many.user_template || m->one_to_one) {
+        return "a one-to-one mapping has no rules, description or "
+               "account template";
+    }
     if (!EVP_Digest(der, der_len, m->fingerprint, NULL, sha256(), NULL)) {
         return apr_psprintf(t->pool, "cannot digest the certificate (%s)",
                             openssl_reason(t->pool));
@@ -1856,11 +1896,12 @@ const char *certmap_table_add_one_to_one(certmap_table_t *t,
                             "to '%s'%s", other->user ? other->user : "",
                             where(t->pool, other));
     }
-    if (!grow_slots(t)) {
+    if (!grow_slots(t) || !grow_one_to_one(t)) {
         return "out of memory for one-to-one mappings";
     }
-    m->position = t->one_to_one->nelts;
-    APR_ARRAY_PUSH(t->one_to_one, certmap_mapping_t *) = m;
+    m->one_to_one = 1;
+    m->position = t->one_to_one->nelts++;
+    APR_ARRAY_IDX(t->one_to_one, m->position, certmap_mapping_t *) = m;
     place_fingerprint(t->slots, t->slot_mask, m->fingerprint,
                       (apr_uint32_t)t->one_to_one->nelts);
     return NULL;
@@ -2095,8 +2136,8 @@ static void index_mapping(certmap_table_t *t, const certmap_mapping_t *m,
     index_choice_t best = { NULL, 0, 0, 0 }, c;
     int i;
 
-    for (i = 0; m->rules && i < m->rules->nelts; i++) {
-        const certmap_rule_t *rule = APR_ARRAY_IDX(m->rules, i,
+    for (i = 0; m->many.rules && i < m->many.rules->nelts; i++) {
+        const certmap_rule_t *rule = APR_ARRAY_IDX(m->many.rules, i,
                                                    certmap_rule_t *);
         if (!rule_is_indexable(rule)) {
             continue;
@@ -2120,6 +2161,9 @@ const char *certmap_table_add_many_to_one(certmap_table_t *t,
     const char *key;
     apr_size_t key_len;
 
+    if (m->one_to_one) {
+        return "a one-to-one mapping cannot be many-to-one too";
+    }
     if (m->name == NULL || *m->name == '\0') {
         return "a many-to-one mapping needs a name";
     }

@@ -62,28 +62,47 @@ typedef struct certmap_rule certmap_rule_t;
 typedef struct certmap_template certmap_template_t;
 
 /* One mapping, one-to-one or many-to-one.  The caller fills in the
- * descriptive members; the engine owns `rules` and `fingerprint`. */
+ * descriptive members; the engine owns `one_to_one`, `position`,
+ * `fingerprint` and the rules' compiled form.
+ *
+ * A million one-to-one mappings may be loaded (CertMapOneToOneFile), so
+ * the members only a many-to-one mapping has share their room with the
+ * fingerprint only a one-to-one mapping has: 80 bytes a mapping instead
+ * of 112.  `many` is read only when `one_to_one` is 0 (a mapping nothing
+ * has added as one-to-one, allocated zeroed, reads as having no rules,
+ * no description and no template). */
 typedef struct certmap_mapping {
     const char *name;            /* many-to-one NAME, or "one-to-one" */
     const char *user;            /* account, as configured */
     const char *password;        /* NULL: account check only; never printed */
-    const char *description;     /* CertMapDescription, or NULL */
     const char *file;            /* where it was configured, for diagnostics */
     unsigned int line;
-    certmap_permission_e permission;
-    int enabled;                 /* CertMapEnabled */
     int position;                /* set by the engine: index in its table's
-                                    list of its kind (one-to-one or
-                                    many-to-one); next to `enabled` so
-                                    that a one-to-one mapping has no
-                                    padding (a million of them) */
-    apr_array_header_t *rules;   /* of certmap_rule_t *, ANDed; many-to-one */
-    unsigned char fingerprint[CERTMAP_SHA256_LEN]; /* one-to-one: SHA-256 of DER */
-    const char *user_match;      /* CertMapUserMatch as configured, or NULL */
-    const certmap_template_t *user_template; /* many-to-one: the account
-                                    is taken from the certificate; NULL:
-                                    `user` is the account */
+                                    list of its kind */
+    certmap_permission_e permission;
+    unsigned char enabled;       /* CertMapEnabled */
+    unsigned char one_to_one;    /* set by certmap_table_add_one_to_one */
+    union {
+        /* one-to-one: SHA-256 of the DER */
+        unsigned char fingerprint[CERTMAP_SHA256_LEN];
+        struct {
+            apr_array_header_t *rules;  /* of certmap_rule_t *, ANDed */
+            const char *description;    /* CertMapDescription, or NULL */
+            const char *user_match;     /* CertMapUserMatch as configured */
+            const certmap_template_t *user_template; /* the account is taken
+                                    from the certificate; NULL: `user` is
+                                    the account */
+        } many;
+    };
 } certmap_mapping_t;
+
+/* The mapping's account template, NULL for a one-to-one mapping or a
+ * literal account. */
+static APR_INLINE const certmap_template_t *
+certmap_mapping_template(const certmap_mapping_t *m)
+{
+    return m->one_to_one ? NULL : m->many.user_template;
+}
 
 /* The mappings one configuration scope declares itself (opaque).  Scopes
  * nest: the caller keeps an array of tables, outermost first, and the

@@ -158,6 +158,7 @@ static int certmap_map_and_logon(request_rec *r,
                                  const certmap_cert_t *cert)
 {
     const certmap_mapping_t *m = certmap_find_mapping(dc, cc, cert);
+    const certmap_template_t *tpl;
     const char *account, *reason = NULL;
     certmap_outcome_e outcome;
 
@@ -176,10 +177,10 @@ static int certmap_map_and_logon(request_rec *r,
     }
 
     account = m->user;
-    if (m->user_template) {
+    if ((tpl = certmap_mapping_template(m))) {
         /* Expanded for every request from this certificate: the memo
          * remembers which mapping matched, never the name. */
-        if (certmap_template_expand(r->pool, m->user_template, cert,
+        if (certmap_template_expand(r->pool, tpl, cert,
                                     &account, &reason) != CERTMAP_NAME_OK) {
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "CERTMAP400: "
                           "many-to-one mapping '%s' (%s:%u): %s; refusing "

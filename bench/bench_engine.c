@@ -164,7 +164,7 @@ static void add_rule(apr_pool_t *p, certmap_mapping_t *m, const char *field,
         fprintf(stderr, "rule: %s\n", err);
         exit(0);
     }
-    APR_ARRAY_PUSH(m->rules, certmap_rule_t *) = r;
+    APR_ARRAY_PUSH(m->many.rules, certmap_rule_t *) = r;
 }
 
 /* The table shapes measured. */
@@ -191,7 +191,7 @@ static certmap_table_t *many_to_one_table(apr_pool_t *p, int n,
         m->enabled = 1;
         m->file = "bench.conf";
         m->line = i + 1;
-        m->rules = apr_array_make(p, 4, sizeof(certmap_rule_t *));
+        m->many.rules = apr_array_make(p, 4, sizeof(certmap_rule_t *));
         add_rule(p, m, "Subject", "O", "Contoso", NULL);
         if (shape == SHAPE_REALISTIC) {
             add_rule(p, m, "Subject", "OU", apr_psprintf(p, "Dept-%d", i),

@@ -45,7 +45,7 @@ static void add_rule(apr_pool_t *p, certmap_mapping_t *m, const char *field,
     if (err) {
         fail("rule", err);
     }
-    APR_ARRAY_PUSH(m->rules, certmap_rule_t *) = rule;
+    APR_ARRAY_PUSH(m->many.rules, certmap_rule_t *) = rule;
 }
 
 static certmap_mapping_t *mapping(apr_pool_t *p, const char *name,
@@ -59,7 +59,7 @@ static certmap_mapping_t *mapping(apr_pool_t *p, const char *name,
     m->line = 1;
     m->enabled = 1;
     m->permission = CERTMAP_ALLOW;
-    m->rules = apr_array_make(p, 3, sizeof(certmap_rule_t *));
+    m->many.rules = apr_array_make(p, 3, sizeof(certmap_rule_t *));
     return m;
 }
 

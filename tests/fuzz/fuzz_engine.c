@@ -37,10 +37,10 @@ static void add_mapping(certmap_table_t *t, const char *name,
     m->name = name;
     m->user = name;
     m->enabled = 1;
-    m->rules = apr_array_make(fuzz_pool, 1, sizeof(certmap_rule_t *));
+    m->many.rules = apr_array_make(fuzz_pool, 1, sizeof(certmap_rule_t *));
     if (rule && certmap_rule_compile(fuzz_pool, rule[0], rule[1], rule[2],
                                      rule[3], &r) == NULL) {
-        APR_ARRAY_PUSH(m->rules, certmap_rule_t *) = r;
+        APR_ARRAY_PUSH(m->many.rules, certmap_rule_t *) = r;
     }
     certmap_table_add_many_to_one(t, m);
 }

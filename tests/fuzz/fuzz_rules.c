@@ -901,7 +901,7 @@ static certmap_mapping_t *new_mapping(fuzz_case_t *c, const fuzz_line_t *line,
     m->user = name;
     m->permission = has_word(line, "deny") ? CERTMAP_DENY : CERTMAP_ALLOW;
     m->enabled = !has_word(line, "off");
-    m->rules = apr_array_make(c->p, 1, sizeof(certmap_rule_t *));
+    m->many.rules = apr_array_make(c->p, 1, sizeof(certmap_rule_t *));
     return m;
 }
 
@@ -946,7 +946,7 @@ static void add_rule_words(fuzz_case_t *c, const char *field,
     }
     if (err == NULL) {
         r->engine = rule;
-        APR_ARRAY_PUSH(m->engine->rules, certmap_rule_t *) = rule;
+        APR_ARRAY_PUSH(m->engine->many.rules, certmap_rule_t *) = rule;
         m->nrules++;
     }
 }
@@ -1086,6 +1086,7 @@ static void add_one_to_one(fuzz_case_t *c, const fuzz_line_t *line)
         }
         return;
     }
+    m->many.rules = NULL;       /* the fingerprint takes their room */
     err = certmap_table_add_one_to_one(current_table(c), der, der_len, m);
     if ((err == NULL) != (c->one[t] == NULL)) {
         disagree(c, "mapping one certificate twice in one scope",

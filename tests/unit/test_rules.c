@@ -237,13 +237,22 @@ static certmap_mapping_t *mapping(const char *name, const char *user)
     m->permission = CERTMAP_ALLOW;
     m->file = "test.conf";
     m->line = 1;
-    m->rules = apr_array_make(pool, 2, sizeof(certmap_rule_t *));
+    m->many.rules = apr_array_make(pool, 2, sizeof(certmap_rule_t *));
+    return m;
+}
+
+/* A one-to-one mapping: no rules (their room holds the fingerprint). */
+static certmap_mapping_t *one_mapping(const char *user)
+{
+    certmap_mapping_t *m = mapping("one-to-one", user);
+
+    m->many.rules = NULL;
     return m;
 }
 
 static certmap_mapping_t *with_rule(certmap_mapping_t *m, certmap_rule_t *r)
 {
-    APR_ARRAY_PUSH(m->rules, certmap_rule_t *) = r;
+    APR_ARRAY_PUSH(m->many.rules, certmap_rule_t *) = r;
     return m;
 }
 
@@ -618,7 +627,7 @@ static void test_mapping_without_rules(void **state)
     assert_ptr_equal(match(tables_of(t, NULL), c, 1, 1), catch_all);
 
     t = certmap_table_make(pool);
-    nulled->rules = NULL;
+    nulled->many.rules = NULL;
     add_m2o(t, nulled);
     assert_ptr_equal(match(tables_of(t, NULL), c, 1, 1), nulled);
 }
@@ -635,7 +644,7 @@ static void test_nested_tables(void **state)
                                     rule("Subject", "O", "Contoso", NULL));
     certmap_mapping_t *inner_m = with_rule(mapping("frank", "inner"),
                                     rule("Subject", "CN", "frank", NULL));
-    certmap_mapping_t *one = mapping("one-to-one", "frank-1to1");
+    certmap_mapping_t *one = one_mapping("frank-1to1");
 
     add_m2o(inner, inner_m);
     add_m2o(outer, outer_m);
@@ -666,7 +675,7 @@ static void test_locate_positions(void **state)
                                      rule("Subject", "CN", "ivan", NULL));
     certmap_mapping_t *b = with_rule(mapping("b", "beta"),
                                      rule("Subject", "O", "Contoso", NULL));
-    certmap_mapping_t *one = mapping("one-to-one", "ivan");
+    certmap_mapping_t *one = one_mapping("ivan");
     certmap_mapping_t *stranger = mapping("stranger", "nobody");
     apr_array_header_t *tables = tables_of(outer, inner);
     int table = -1, many = -1;
@@ -718,8 +727,8 @@ static void test_one_to_one_and_renewal(void **state)
     certmap_cert_t *c_orig = parse(orig);
     certmap_cert_t *c_new = parse(renewed);
     certmap_table_t *t = certmap_table_make(pool);
-    certmap_mapping_t *m = mapping("one-to-one", "grace");
-    certmap_mapping_t *other = mapping("one-to-one", "other");
+    certmap_mapping_t *m = one_mapping("grace");
+    certmap_mapping_t *other = one_mapping("other");
     X509 *x3 = make_cert("CN=heidi", "CN=CA", 5);
     apr_size_t len3;
     unsigned char *der3 = der_of(x3, &len3);
@@ -732,9 +741,60 @@ static void test_one_to_one_and_renewal(void **state)
     assert_ptr_equal(match(tables_of(t, NULL), c_orig, 1, 1), m);
     assert_null(match(tables_of(t, NULL), c_new, 1, 1));
     assert_int_equal(certmap_table_one_to_one(t)->nelts, 2);
+    assert_true(m->one_to_one);
+    assert_null(certmap_mapping_template(m));
     /* a disabled one-to-one mapping is passed over */
     m->enabled = 0;
     assert_null(match(tables_of(t, NULL), c_orig, 1, 1));
+}
+
+/* A one-to-one mapping's fingerprint takes the room of the many-to-one
+ * members (80 bytes a mapping for a million of them): the engine keeps
+ * the two kinds apart. */
+static void test_one_to_one_shares_room(void **state)
+{
+    X509 *x = make_cert("CN=olga", "CN=CA", 21);
+    apr_size_t len;
+    unsigned char *der = der_of(x, &len);
+    certmap_cert_t *c = parse(x);
+    certmap_table_t *t = certmap_table_make(pool);
+    certmap_mapping_t *ruled = with_rule(mapping("ruled", "olga1"),
+                                         rule("Subject", "CN", "olga",
+                                              NULL));
+    certmap_mapping_t *templated = one_mapping("olga2");
+    certmap_mapping_t *described = one_mapping("olga3");
+    certmap_mapping_t *one = one_mapping("olga4");
+    certmap_template_t *tpl;
+
+    (void)state;
+    assert_true(sizeof(certmap_mapping_t) <= 80);
+    assert_null(certmap_template_compile(pool, "%{Subject:CN}", NULL, &tpl));
+    templated->many.user_template = tpl;
+    described->many.description = "a description";
+    assert_non_null(certmap_table_add_one_to_one(t, der, len, ruled));
+    assert_non_null(certmap_table_add_one_to_one(t, der, len, templated));
+    assert_non_null(certmap_table_add_one_to_one(t, der, len, described));
+    assert_false(ruled->one_to_one || templated->one_to_one
+                 || described->one_to_one);
+    assert_int_equal(certmap_table_one_to_one(t)->nelts, 0);
+    /* refused mappings are left as they were */
+    assert_ptr_equal(templated->many.user_template, tpl);
+    assert_ptr_equal(certmap_mapping_template(templated), tpl);
+    assert_null(certmap_table_add_one_to_one(t, der, len, one));
+    assert_true(one->one_to_one);
+    assert_null(certmap_mapping_template(one));
+    /* once one-to-one, never many-to-one (the rules would be read from
+     * the fingerprint) */
+    one->name = "olga-many";
+    assert_non_null(certmap_table_add_many_to_one(t, one));
+    assert_int_equal(certmap_table_many_to_one(t)->nelts, 0);
+    assert_ptr_equal(match(tables_of(t, NULL), c, 1, 1), one);
+    /* the many-to-one kind keeps its members */
+    add_m2o(t, ruled);
+    assert_false(ruled->one_to_one);
+    assert_int_equal(ruled->many.rules->nelts, 1);
+    assert_ptr_equal(match(tables_of(t, NULL), c, 0, 1), ruled);
+    X509_free(x);
 }
 
 static void test_enable_flags(void **state)
@@ -744,7 +804,7 @@ static void test_enable_flags(void **state)
     unsigned char *der = der_of(x, &len);
     certmap_cert_t *c = parse(x);
     certmap_table_t *t = certmap_table_make(pool);
-    certmap_mapping_t *one = mapping("one-to-one", "ivan1");
+    certmap_mapping_t *one = one_mapping("ivan1");
     certmap_mapping_t *many = with_rule(mapping("m", "ivan2"),
                                         rule("Subject", "CN", "ivan", NULL));
 
@@ -768,14 +828,14 @@ static void test_duplicates(void **state)
 
     X509_free(x);
     assert_null(certmap_table_add_one_to_one(t, der, len,
-                                             mapping("one-to-one", "a")));
+                                             one_mapping("a")));
     err = certmap_table_add_one_to_one(t, der, len,
-                                       mapping("one-to-one", "b"));
+                                       one_mapping("b"));
     assert_non_null(err);
     assert_non_null(strstr(err, "already mapped to 'a'"));
     assert_non_null(strstr(err, "test.conf:1"));
     assert_null(certmap_table_add_one_to_one(t2, der, len,
-                                             mapping("one-to-one", "b")));
+                                             one_mapping("b")));
 
     add_m2o(t, mapping("Sales", "s"));
     err = certmap_table_add_many_to_one(t, mapping("SALES", "s2"));
@@ -965,7 +1025,7 @@ static certmap_cert_t *parse_der(const unsigned char *der, apr_size_t len)
 static int same_der_matches(const unsigned char *der, apr_size_t len)
 {
     certmap_table_t *t = certmap_table_make(pool);
-    certmap_mapping_t *m = mapping("one-to-one", "same");
+    certmap_mapping_t *m = one_mapping("same");
     unsigned char *got;
     apr_size_t got_len;
 
@@ -1524,9 +1584,9 @@ static void test_template_in_match(void **state)
 
     assert_null(certmap_template_compile(pool, upn->user,
                                          "^([^@]+)@contoso\\.com$", &tpl));
-    upn->user_template = tpl;
+    upn->many.user_template = tpl;
     assert_null(certmap_template_compile(pool, cn->user, NULL, &tpl));
-    cn->user_template = tpl;
+    cn->many.user_template = tpl;
     add_m2o(t, with_rule(upn, rule("Issuer", "CN", "CA", NULL)));
     add_m2o(t, with_rule(cn, rule("Subject", "OU", "Staff", NULL)));
     add_m2o(t, with_rule(fixed, rule("Issuer", "CN", "CA", NULL)));
@@ -2048,6 +2108,7 @@ int main(void)
         cmocka_unit_test_teardown(test_nested_tables, clear_pool),
         cmocka_unit_test_teardown(test_locate_positions, clear_pool),
         cmocka_unit_test_teardown(test_one_to_one_and_renewal, clear_pool),
+        cmocka_unit_test_teardown(test_one_to_one_shares_room, clear_pool),
         cmocka_unit_test_teardown(test_enable_flags, clear_pool),
         cmocka_unit_test_teardown(test_duplicates, clear_pool),
         cmocka_unit_test_teardown(test_rule_errors, clear_pool),

@@ -53,7 +53,7 @@ PAM_WRAPPER_LIB=${PAM_WRAPPER_LIB:-/usr/lib/x86_64-linux-gnu/libpam_wrapper.so}
 PAM_MATRIX=${PAM_MATRIX:-$(dirname "$PAM_WRAPPER_LIB")/pam_wrapper/pam_matrix.so}
 
 GOAL_KA=0.98
-GOAL_NC=0.99
+GOAL_NC=0.98
 GOAL_LOAD_SECS=2
 GOAL_BYTES=200
 GOAL_MATCH_US=50

@@ -129,10 +129,24 @@ stop_slapd() {
         SLAPD_DIR=""
     fi
 }
+# pam_wrapper makes its directory (/tmp/pam.X, a copy of bench/out/pam and
+# the pid of the process that made it) in `apache2 -k start`, which exits
+# at once without removing it; the server goes on using it.  Ours (naming
+# bench/out/pam/passdb, made by a process that is gone) are removed once
+# every httpd of this run is stopped.
+pam_wrapper_tidy() {
+    for pw in /tmp/pam.?; do
+        [ -d "$pw" ] && grep -qsF "$OUT/pam/passdb" "$pw/certmap" || continue
+        pwp=$(cat "$pw/pid" 2>/dev/null || true)
+        if [ -n "$pwp" ] && kill -0 "$pwp" 2>/dev/null; then continue; fi
+        rm -rf "$pw"
+    done
+}
 cleanup() {
     for pf in $PIDS_TO_STOP; do stop_httpd "$pf"; done
     PIDS_TO_STOP=""
     stop_slapd
+    pam_wrapper_tidy
 }
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM HUP

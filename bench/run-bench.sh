@@ -45,8 +45,10 @@
 #   BENCH_LOAD_MAPPINGS=100000  one-to-one mappings for load time / memory
 #   BENCH_SKIP=             space-separated sections to leave out:
 #                           ka nc (hot path, keep-alive / new connection)
-#                           growth perf (after ka) dir (directory mapping,
-#                           both modes) engine load scale
+#                           growth (after ka) perf (after ka, and in dir)
+#                           dir (directory mapping, both modes) engine load
+#                           scale
+#   BENCH_PERF_SECS=5       length of each perf record
 #   BENCH_PREPARE_ONLY=1    write bench/out (PKI, configs) and stop
 #                           (bench/profile.sh uses it)
 #   APACHE=/usr/sbin/apache2  APXS=apxs
@@ -531,6 +533,41 @@ summary() {  # GOAL MEASURED LIMIT VERDICT
     printf '%s|%s|%s|%s\n' "$1" "$2" "$3" "$4" >> "$SUMMARY"
 }
 
+# perf record of one configuration over keep-alive: the top of the
+# children's samples by self time, the request hooks inclusive, and
+# mod_certmap.so's own symbols.
+PSECS=${BENCH_PERF_SECS:-5}
+perf_ok() {
+    command -v perf >/dev/null 2>&1 && perf record -q -o "$RUN/perf.probe" -- true >/dev/null 2>&1
+}
+perf_unavailable() {
+    say "== perf record: perf missing or not permitted here (perf_event_paranoid $(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null)); skipped"
+}
+perf_one() {  # TAG URL NAME HTTPD-PID
+    pids=$(httpd_children "$4" | tr '\n' ',' | sed 's/,$//')
+    timeout 300 ab -q -k -c "$CONC" -t "$PSECS" -n 10000000 -E "$OUT/alice-client.pem" \
+        "$2" > "$RUN/ab-perf-$1.out" 2>&1 &
+    abpid=$!
+    perf record -q -F 2999 -g -p "$pids" -o "$RUN/perf-$1.data" -- sleep "$PSECS" >/dev/null 2>&1 || true
+    wait $abpid || true
+    perf report -i "$RUN/perf-$1.data" --no-children --sort dso,symbol --percent-limit 0.7 \
+        --stdio 2>/dev/null | grep -v '^#' | grep '%' | grep -v '^ *-' | grep -v '^ *|' \
+        | head -25 > "$RUN/perf-$1.top" || true
+    perf report -i "$RUN/perf-$1.data" --no-children --sort symbol --dsos mod_certmap.so \
+        --stdio 2>/dev/null | grep -v '^#' | grep '%' | grep -v '^ *|' | head -15 > "$RUN/perf-$1.certmap" || true
+    perf report -i "$RUN/perf-$1.data" --children --sort symbol --stdio 2>/dev/null \
+        | grep -E '^ +[0-9.]+% +[0-9.]+% .*(certmap_check_access|certmap_tls_access|certmap_tls_read_request|certmap_check_user_first|certmap_directory_map|dir_cache_lookup|dir_lookup|certmap_cache_get|ldap_search_ext_s|ldapuser_check_authorization|uldap_cache_getuserdn|uldap_cache_compare|ssl_hook_UserCheck|ssl_hook_Access|ssl_var_lookup|ap_location_walk|ap_process_request_internal)' \
+        | head -14 > "$RUN/perf-$1.hooks" || true
+    say "   $3: top self (% of the children's samples):"
+    sed 's/^/     /' "$RUN/perf-$1.top" | head -12
+    say "   $3: hooks, inclusive (children% self%):"
+    sed 's/^/     /' "$RUN/perf-$1.hooks"
+    if [ -s "$RUN/perf-$1.certmap" ]; then
+        say "   $3: mod_certmap.so, self:"
+        sed 's/^/     /' "$RUN/perf-$1.certmap" | head -8
+    fi
+}
+
 # ---- 1. hot path: A (SSLUserName) vs B (CertMap) vs P (CertMap + PAM) -------------
 PORT=$(free_port)
 CONF=$OUT/conf/hot.conf
@@ -644,35 +681,13 @@ if ! skipped ka || ! skipped nc; then
     # perf record of the keep-alive case: where the server's cycles go,
     # A and P separately, mod_certmap's own symbols and the top of each.
     if ! skipped ka && ! skipped perf; then
-        if command -v perf >/dev/null 2>&1 && perf record -q -o "$RUN/perf.probe" -- true >/dev/null 2>&1; then
-            PSECS=${BENCH_PERF_SECS:-5}
+        if perf_ok; then
             say "== perf record, keep-alive, $PSECS s each (bench/out/run/perf-*.data)"
             for cfg in A B P; do
-                pids=$(httpd_children "$HPID" | tr '\n' ',' | sed 's/,$//')
-                timeout 300 ab -q -k -c "$CONC" -t "$PSECS" -n 10000000 -E "$OUT/alice-client.pem" \
-                    "$(cfg_url $cfg)" > "$RUN/ab-perf-$cfg.out" 2>&1 &
-                abpid=$!
-                perf record -q -F 2999 -g -p "$pids" -o "$RUN/perf-$cfg.data" -- sleep "$PSECS" >/dev/null 2>&1 || true
-                wait $abpid || true
-                perf report -i "$RUN/perf-$cfg.data" --no-children --sort dso,symbol --percent-limit 0.7 \
-                    --stdio 2>/dev/null | grep -v '^#' | grep '%' | grep -v '^ *-' | grep -v '^ *|' \
-                    | head -25 > "$RUN/perf-$cfg.top" || true
-                perf report -i "$RUN/perf-$cfg.data" --no-children --sort symbol --dsos mod_certmap.so \
-                    --stdio 2>/dev/null | grep -v '^#' | grep '%' | grep -v '^ *|' | head -15 > "$RUN/perf-$cfg.certmap" || true
-                perf report -i "$RUN/perf-$cfg.data" --children --sort symbol --stdio 2>/dev/null \
-                    | grep -E '^ +[0-9.]+% +[0-9.]+% .*(certmap_check_access|certmap_tls_access|certmap_tls_read_request|certmap_check_user_first|ssl_hook_UserCheck|ssl_hook_Access|ssl_var_lookup|ap_location_walk|ap_process_request_internal)' \
-                    | head -12 > "$RUN/perf-$cfg.hooks" || true
-                say "   $(cfg_name $cfg): top self (% of the children's samples):"
-                sed 's/^/     /' "$RUN/perf-$cfg.top" | head -12
-                say "   $(cfg_name $cfg): hooks, inclusive (children% self%):"
-                sed 's/^/     /' "$RUN/perf-$cfg.hooks"
-                if [ -s "$RUN/perf-$cfg.certmap" ]; then
-                    say "   $(cfg_name $cfg): mod_certmap.so, self:"
-                    sed 's/^/     /' "$RUN/perf-$cfg.certmap" | head -8
-                fi
+                perf_one "$cfg" "$(cfg_url $cfg)" "$(cfg_name $cfg)" "$HPID"
             done
         else
-            say "== perf record: perf missing or not permitted here (perf_event_paranoid $(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null)); skipped"
+            perf_unavailable
         fi
     fi
     grep -v -e 'AH01909' "$RUN/error-hot.log" | grep -e ':error\]' -e ':crit\]' -e ':emerg\]' | head -5 || true
@@ -707,7 +722,7 @@ dir_name() {
     esac
 }
 # "searches compares binds" slapd completed so far (the monitor's
-# counters; the search that reads them counts in the next read)
+# counters; a read's own bind counts in it, its search in the next read)
 dir_ops() {
     ldapsearch -x -LLL -o ldif-wrap=no -H "$LDAP_URI" -b "cn=Operations,cn=Monitor" \
         -s one '(|(cn=Search)(cn=Compare)(cn=Bind))' monitorOpCompleted 2>/dev/null \
@@ -724,7 +739,7 @@ dir_run() {
     dr_o1=$(dir_ops) || die "cannot read slapd's monitor"
     echo "$dr_res $dr_o0 $dr_o1" | awk -v n="$3" -v dt=$((dr_s1 - dr_s0)) -v hz="$CLK_TCK" '{
         printf "%s %s %.1f %.3f %.3f %.3f\n", $1, $2, dt * 1e6 / hz / n,
-               ($6 - $3 - 1) / n, ($7 - $4) / n, ($8 - $5) / n }'
+               ($6 - $3 - 1) / n, ($7 - $4) / n, ($8 - $5 - 1) / n }'
 }
 dir_med() {  # MODE CFG COLUMN -> median over the rounds
     awk -v m="$1" -v c="$2" -v k="$3" '$1 == m && $2 == c { print $k }' "$DIR_RESULTS" | median
@@ -867,6 +882,18 @@ if ! skipped dir && [ -z "$dir_missing" ]; then
                             ok ? "ok" : "MISS", lo["U"], hi["U"], lo["L"], hi["L"], lo["c"], lo["S"], hi["S"], hi["D"] }' "$DIR_RESULTS")
     say "   slapd, every round: ${ops#*|}"
     summary "dir: U, L, S reach slapd every request, D never" "${ops#*|}" "U,L,S >= 1; D 0" "${ops%%|*}"
+    # where httpd's cycles go on keep-alive: A, D (what the warm cache
+    # costs over A), U and L (a search a request, ours and mod_ldap's)
+    if ! skipped perf; then
+        if perf_ok; then
+            say "== perf record, directory, keep-alive, $PSECS s each (bench/out/run/perf-dir-*.data)"
+            for cfg in A D U L; do
+                perf_one "dir-$cfg" "$(dir_url $cfg)" "$(dir_name $cfg)" "$DPID"
+            done
+        else
+            perf_unavailable
+        fi
+    fi
     # (AH01630: bob refused on L and S, the sanity check above)
     grep -v -e 'AH01909' -e 'AH01630' "$RUN/error-dir.log" | grep -e ':error\]' -e ':crit\]' -e ':emerg\]' | head -5 || true
     stop_httpd "$RUN/httpd-dir.pid"

@@ -14,11 +14,25 @@
 # `ab -E` drives both with the same client certificate, rounds alternating
 # A,B,A,B..., over keep-alive and with a new TLS connection per request; it
 # prints per-round req/s and server CPU per request, medians and ratios.
+# Then directory mapping (CertMapDirectory) against a private slapd on
+# loopback (tests/ldap/slapd.sh, tests/ldap/entries.sh, plus an entry for
+# the bench's alice), one more httpd with:
+#   A  /a/  SSLUserName SSL_CLIENT_S_DN_CN + Require valid-user (the floor)
+#   D  /d/  CertMap On, CertMapPAM Off, CertMapDirectory On (IssuerSerial),
+#           CertMapDirectoryCacheTimeout 300: the directory cache warm
+#   U  /u/  the same, CertMapDirectoryCacheTimeout 0: one search a request
+#   L  /l/  SSLUserName + mod_authnz_ldap (AuthLDAPURL, Require ldap-user
+#           alice), mod_ldap's caches off: a search and a compare a request
+#   S  /s/  the same with Require ldap-dn (DN compared locally, search only)
+# rounds alternating A,D,U,L,S / S,L,U,D,A over keep-alive and new
+# connections; httpd's CPU per request and, for U, L and S, slapd's; slapd's
+# monitor counts the searches and compares of every round.
 # Then the engine micro-benchmark (bench/bench_engine, if it builds), then
-# load time and resident memory with 100,000 one-to-one mappings.
+# load time and resident memory with 100,000 one-to-one mappings, then
+# 1,000,000 one-to-one mappings from a file (scale).
 # A benchmark, not a test: it exits 0 whether goals are met or missed
-# (non-zero only when it cannot run).  Loopback only; httpd is stopped on
-# every path.  Runs as root (httpd then runs entirely as `nobody`) or as a
+# (non-zero only when it cannot run).  Loopback only; httpd and slapd are
+# stopped on every path.  Runs as root (httpd then runs entirely as `nobody`) or as a
 # normal user.
 #
 # Knobs (environment):
@@ -29,7 +43,12 @@
 #   BENCH_ONE_TO_ONE=10000  one-to-one mappings on the hot path
 #   BENCH_MANY_TO_ONE=1000  non-matching many-to-one mappings before the hit
 #   BENCH_LOAD_MAPPINGS=100000  one-to-one mappings for load time / memory
-#   BENCH_SKIP=             space-separated: ka nc engine load
+#   BENCH_SKIP=             space-separated sections to leave out:
+#                           ka nc (hot path, keep-alive / new connection)
+#                           growth (after ka) perf (after ka, and in dir)
+#                           dir (directory mapping, both modes) engine load
+#                           scale
+#   BENCH_PERF_SECS=5       length of each perf record
 #   BENCH_PREPARE_ONLY=1    write bench/out (PKI, configs) and stop
 #                           (bench/profile.sh uses it)
 #   APACHE=/usr/sbin/apache2  APXS=apxs
@@ -86,10 +105,12 @@ fi
 mkdir -p "$OUT"
 RUN=$OUT/run
 rm -rf "$RUN"
-mkdir -p "$RUN" "$OUT/conf" "$OUT/htdocs/a" "$OUT/htdocs/b" "$OUT/htdocs/p" "$OUT/htdocs/f" "$OUT/pam"
+mkdir -p "$RUN" "$OUT/conf" "$OUT/pam"
+for d in a b p f d u l s; do mkdir -p "$OUT/htdocs/$d"; done
 [ -n "$RUNAS" ] && chown nobody:nogroup "$RUN"
 
 PIDS_TO_STOP=""
+SLAPD_DIR=""        # the directory section's slapd, while it runs
 stop_httpd() {  # PIDFILE
     if [ -f "$1" ]; then
         spid=$(cat "$1" 2>/dev/null || true)
@@ -104,9 +125,30 @@ stop_httpd() {  # PIDFILE
         rm -f "$1"
     fi
 }
+stop_slapd() {
+    if [ -n "$SLAPD_DIR" ]; then
+        sh "$TOP/tests/ldap/slapd.sh" stop "$SLAPD_DIR" >/dev/null 2>&1 || true
+        SLAPD_DIR=""
+    fi
+}
+# pam_wrapper makes its directory (/tmp/pam.X, a copy of bench/out/pam and
+# the pid of the process that made it) in `apache2 -k start`, which exits
+# at once without removing it; the server goes on using it.  Ours (naming
+# bench/out/pam/passdb, made by a process that is gone) are removed once
+# every httpd of this run is stopped.
+pam_wrapper_tidy() {
+    for pw in /tmp/pam.?; do
+        [ -d "$pw" ] && grep -qsF "$OUT/pam/passdb" "$pw/certmap" || continue
+        pwp=$(cat "$pw/pid" 2>/dev/null || true)
+        if [ -n "$pwp" ] && kill -0 "$pwp" 2>/dev/null; then continue; fi
+        rm -rf "$pw"
+    done
+}
 cleanup() {
     for pf in $PIDS_TO_STOP; do stop_httpd "$pf"; done
     PIDS_TO_STOP=""
+    stop_slapd
+    pam_wrapper_tidy
 }
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM HUP
@@ -139,11 +181,9 @@ if [ ! -s "$BLOBS" ] || [ "$GEN" -nt "$BLOBS" ]; then
     "$GEN" "$NBLOBS" > "$BLOBS.tmp" && mv "$BLOBS.tmp" "$BLOBS"
 fi
 
-# The same small file in both places.
+# The same small file in every place.
 head -c 128 /dev/zero | tr '\0' 'x' > "$OUT/htdocs/a/index.html"
-cp "$OUT/htdocs/a/index.html" "$OUT/htdocs/b/index.html"
-cp "$OUT/htdocs/a/index.html" "$OUT/htdocs/p/index.html"
-cp "$OUT/htdocs/a/index.html" "$OUT/htdocs/f/index.html"
+for d in b p f d u l s; do cp "$OUT/htdocs/a/index.html" "$OUT/htdocs/$d/index.html"; done
 
 # pam_matrix: alice may log on to service certmap with password "secret".
 printf 'alice:secret:certmap\n' > "$OUT/pam/passdb"
@@ -229,6 +269,15 @@ free_port() {
 #   /b/  CertMap On, the B-INCLUDES' mappings, CertMapPAM Off
 #   /p/  the same mappings, CertMapPAM On through the logon cache
 # WC_MPM (event|worker|prefork, default event) picks the MPM.
+# WC_DIR_URL (an LDAP URL: ldap://HOST:PORT/BASE?uid?sub) adds mod_ldap and
+# mod_authnz_ldap, with mod_ldap's caches off, and four more locations:
+#   /d/  CertMap On, CertMapPAM Off, CertMapDirectory On against that URL
+#        (method IssuerSerial), CertMapDirectoryCacheTimeout 300
+#   /u/  the same, CertMapDirectoryCacheTimeout 0 (no cache)
+#   /l/  SSLUserName SSL_CLIENT_S_DN_CN + AuthLDAPURL + Require ldap-user
+#        WC_DIR_USER (a search for the user's DN, then a compare)
+#   /s/  the same with Require ldap-dn WC_DIR_DN, compared locally
+#        (AuthLDAPCompareDNOnServer Off): the search alone
 write_conf() {
     wc_file=$1 wc_port=$2 wc_tag=$3
     shift 3
@@ -251,6 +300,18 @@ LoadModule authn_core_module "$MODDIR/mod_authn_core.so"
 LoadModule socache_shmcb_module "$MODDIR/mod_socache_shmcb.so"
 LoadModule ssl_module "$MODDIR/mod_ssl.so"
 LoadModule certmap_module "$MODULE"
+EOF
+        if [ -n "${WC_DIR_URL:-}" ]; then
+            cat <<EOF
+LoadModule ldap_module "$MODDIR/mod_ldap.so"
+LoadModule authnz_ldap_module "$MODDIR/mod_authnz_ldap.so"
+# mod_ldap's search and compare caches off (0 entries: util_ldap keeps
+# no cache for the URL at all): mod_authnz_ldap asks slapd every request
+LDAPCacheEntries 0
+LDAPOpCacheEntries 0
+EOF
+        fi
+        cat <<EOF
 # two fixed children: nothing forks or exits while we measure
 StartServers 2
 ServerLimit 2
@@ -291,6 +352,35 @@ DocumentRoot "$OUT/htdocs"
         Require valid-user
     </Location>
 EOF
+        if [ -n "${WC_DIR_URL:-}" ]; then
+            for wc_loc in d u; do
+                if [ $wc_loc = d ]; then wc_ct=300; else wc_ct=0; fi
+                cat <<EOF
+    <Location /$wc_loc/>
+        CertMap On
+        CertMapPAM Off
+        CertMapDirectory On
+        CertMapDirectoryURL "$WC_DIR_URL"
+        CertMapDirectoryMatch IssuerSerial
+        CertMapDirectoryCacheTimeout $wc_ct
+        Require valid-user
+    </Location>
+EOF
+            done
+            cat <<EOF
+    <Location /l/>
+        SSLUserName SSL_CLIENT_S_DN_CN
+        AuthLDAPURL "$WC_DIR_URL"
+        Require ldap-user $WC_DIR_USER
+    </Location>
+    <Location /s/>
+        SSLUserName SSL_CLIENT_S_DN_CN
+        AuthLDAPURL "$WC_DIR_URL"
+        AuthLDAPCompareDNOnServer Off
+        Require ldap-dn $WC_DIR_DN
+    </Location>
+EOF
+        fi
         for wc_loc in b p; do
             if [ $wc_loc = b ]; then wc_pam=Off; else wc_pam=On; fi
             cat <<EOF
@@ -337,6 +427,11 @@ EOF
 }
 
 httpd_env() {  # command... : runs it as httpd runs, pam_wrapper preloaded
+               # (but with NO_PAM_WRAPPER=1, for a server that logs nobody on)
+    if [ -n "${NO_PAM_WRAPPER:-}" ]; then
+        $RUNAS "$@"
+        return
+    fi
     env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 \
         PAM_WRAPPER_SERVICE_DIR="$OUT/pam" $RUNAS "$@"
 }
@@ -436,6 +531,41 @@ SUMMARY=$RUN/summary.txt
 : > "$SUMMARY"
 summary() {  # GOAL MEASURED LIMIT VERDICT
     printf '%s|%s|%s|%s\n' "$1" "$2" "$3" "$4" >> "$SUMMARY"
+}
+
+# perf record of one configuration over keep-alive: the top of the
+# children's samples by self time, the request hooks inclusive, and
+# mod_certmap.so's own symbols.
+PSECS=${BENCH_PERF_SECS:-5}
+perf_ok() {
+    command -v perf >/dev/null 2>&1 && perf record -q -o "$RUN/perf.probe" -- true >/dev/null 2>&1
+}
+perf_unavailable() {
+    say "== perf record: perf missing or not permitted here (perf_event_paranoid $(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null)); skipped"
+}
+perf_one() {  # TAG URL NAME HTTPD-PID
+    pids=$(httpd_children "$4" | tr '\n' ',' | sed 's/,$//')
+    timeout 300 ab -q -k -c "$CONC" -t "$PSECS" -n 10000000 -E "$OUT/alice-client.pem" \
+        "$2" > "$RUN/ab-perf-$1.out" 2>&1 &
+    abpid=$!
+    perf record -q -F 2999 -g -p "$pids" -o "$RUN/perf-$1.data" -- sleep "$PSECS" >/dev/null 2>&1 || true
+    wait $abpid || true
+    perf report -i "$RUN/perf-$1.data" --no-children --sort dso,symbol --percent-limit 0.7 \
+        --stdio 2>/dev/null | grep -v '^#' | grep '%' | grep -v '^ *-' | grep -v '^ *|' \
+        | head -25 > "$RUN/perf-$1.top" || true
+    perf report -i "$RUN/perf-$1.data" --no-children --sort symbol --dsos mod_certmap.so \
+        --stdio 2>/dev/null | grep -v '^#' | grep '%' | grep -v '^ *|' | head -15 > "$RUN/perf-$1.certmap" || true
+    perf report -i "$RUN/perf-$1.data" --children --sort symbol --stdio 2>/dev/null \
+        | grep -E '^ +[0-9.]+% +[0-9.]+% .*(certmap_check_access|certmap_tls_access|certmap_tls_read_request|certmap_check_user_first|certmap_directory_map|dir_cache_lookup|dir_lookup|certmap_cache_get|ldap_search_ext_s|ldapuser_check_authorization|uldap_cache_getuserdn|uldap_cache_compare|ssl_hook_UserCheck|ssl_hook_Access|ssl_var_lookup|ap_location_walk|ap_process_request_internal)' \
+        | head -14 > "$RUN/perf-$1.hooks" || true
+    say "   $3: top self (% of the children's samples):"
+    sed 's/^/     /' "$RUN/perf-$1.top" | head -12
+    say "   $3: hooks, inclusive (children% self%):"
+    sed 's/^/     /' "$RUN/perf-$1.hooks"
+    if [ -s "$RUN/perf-$1.certmap" ]; then
+        say "   $3: mod_certmap.so, self:"
+        sed 's/^/     /' "$RUN/perf-$1.certmap" | head -8
+    fi
 }
 
 # ---- 1. hot path: A (SSLUserName) vs B (CertMap) vs P (CertMap + PAM) -------------
@@ -551,39 +681,223 @@ if ! skipped ka || ! skipped nc; then
     # perf record of the keep-alive case: where the server's cycles go,
     # A and P separately, mod_certmap's own symbols and the top of each.
     if ! skipped ka && ! skipped perf; then
-        if command -v perf >/dev/null 2>&1 && perf record -q -o "$RUN/perf.probe" -- true >/dev/null 2>&1; then
-            PSECS=${BENCH_PERF_SECS:-5}
+        if perf_ok; then
             say "== perf record, keep-alive, $PSECS s each (bench/out/run/perf-*.data)"
             for cfg in A B P; do
-                pids=$(httpd_children "$HPID" | tr '\n' ',' | sed 's/,$//')
-                timeout 300 ab -q -k -c "$CONC" -t "$PSECS" -n 10000000 -E "$OUT/alice-client.pem" \
-                    "$(cfg_url $cfg)" > "$RUN/ab-perf-$cfg.out" 2>&1 &
-                abpid=$!
-                perf record -q -F 2999 -g -p "$pids" -o "$RUN/perf-$cfg.data" -- sleep "$PSECS" >/dev/null 2>&1 || true
-                wait $abpid || true
-                perf report -i "$RUN/perf-$cfg.data" --no-children --sort dso,symbol --percent-limit 0.7 \
-                    --stdio 2>/dev/null | grep -v '^#' | grep '%' | grep -v '^ *-' | grep -v '^ *|' \
-                    | head -25 > "$RUN/perf-$cfg.top" || true
-                perf report -i "$RUN/perf-$cfg.data" --no-children --sort symbol --dsos mod_certmap.so \
-                    --stdio 2>/dev/null | grep -v '^#' | grep '%' | grep -v '^ *|' | head -15 > "$RUN/perf-$cfg.certmap" || true
-                perf report -i "$RUN/perf-$cfg.data" --children --sort symbol --stdio 2>/dev/null \
-                    | grep -E '^ +[0-9.]+% +[0-9.]+% .*(certmap_check_access|certmap_tls_access|certmap_tls_read_request|certmap_check_user_first|ssl_hook_UserCheck|ssl_hook_Access|ssl_var_lookup|ap_location_walk|ap_process_request_internal)' \
-                    | head -12 > "$RUN/perf-$cfg.hooks" || true
-                say "   $(cfg_name $cfg): top self (% of the children's samples):"
-                sed 's/^/     /' "$RUN/perf-$cfg.top" | head -12
-                say "   $(cfg_name $cfg): hooks, inclusive (children% self%):"
-                sed 's/^/     /' "$RUN/perf-$cfg.hooks"
-                if [ -s "$RUN/perf-$cfg.certmap" ]; then
-                    say "   $(cfg_name $cfg): mod_certmap.so, self:"
-                    sed 's/^/     /' "$RUN/perf-$cfg.certmap" | head -8
-                fi
+                perf_one "$cfg" "$(cfg_url $cfg)" "$(cfg_name $cfg)" "$HPID"
             done
         else
-            say "== perf record: perf missing or not permitted here (perf_event_paranoid $(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null)); skipped"
+            perf_unavailable
         fi
     fi
     grep -v -e 'AH01909' "$RUN/error-hot.log" | grep -e ':error\]' -e ':crit\]' -e ':emerg\]' | head -5 || true
     stop_httpd "$RUN/httpd-hot.pid"
+fi
+
+# ---- 1b. directory mapping: CertMapDirectory against mod_authnz_ldap -----------
+# A private slapd (tests/ldap/slapd.sh: its configuration, schema and the
+# test entries of tests/ldap/entries.sh, loopback only, here with the
+# monitor database) plus one entry for the bench's alice that both sides
+# find: altSecurityIdentities X509:<I>issuer<SR>serial (CertMapDirectoryMatch
+# IssuerSerial) and uid=alice (mod_authnz_ldap's search for SSLUserName's
+# CN).  One httpd (write_conf with WC_DIR_URL) serves A, D, U, L and S.
+# Every round records, besides httpd's CPU, slapd's CPU and the searches
+# and compares slapd completed (its monitor), per request: U, L and S must
+# reach slapd on every request, D never.
+DIR_RESULTS=$RUN/dir-rounds.txt
+: > "$DIR_RESULTS"
+GOAL_DIR_WARM=0.98
+GOAL_DIR_LDAP=1.0
+dir_url() {  # CFG -> URL
+    case $1 in A) d=a ;; D) d=d ;; U) d=u ;; L) d=l ;; *) d=s ;; esac
+    echo "https://127.0.0.1:$DPORT/$d/index.html"
+}
+dir_name() {
+    case $1 in
+        A) echo "SSLUserName" ;;
+        D) echo "CertMap directory, cache warm" ;;
+        U) echo "CertMap directory, uncached" ;;
+        L) echo "mod_authnz_ldap, Require ldap-user" ;;
+        *) echo "mod_authnz_ldap, Require ldap-dn" ;;
+    esac
+}
+# "searches compares binds" slapd completed so far (the monitor's
+# counters; a read's own bind counts in it, its search in the next read)
+dir_ops() {
+    ldapsearch -x -LLL -o ldif-wrap=no -H "$LDAP_URI" -b "cn=Operations,cn=Monitor" \
+        -s one '(|(cn=Search)(cn=Compare)(cn=Bind))' monitorOpCompleted 2>/dev/null \
+    | awk '/^dn: cn=Search,/ { k = "s" } /^dn: cn=Compare,/ { k = "c" } /^dn: cn=Bind,/ { k = "b" }
+           /^monitorOpCompleted:/ { v[k] = $2 }
+           END { if (!("s" in v)) exit 1; print v["s"] + 0, v["c"] + 0, v["b"] + 0 }'
+}
+# dir_run CFG MODE N -> "rps httpd_us slapd_us searches/req compares/req binds/req"
+dir_run() {
+    dr_o0=$(dir_ops) || die "cannot read slapd's monitor"
+    dr_s0=$(cpu_ticks "$SLAPD_PID")
+    dr_res=$(run_ab "$2" "$DPID" "$(dir_url "$1")" "$3")
+    dr_s1=$(cpu_ticks "$SLAPD_PID")
+    dr_o1=$(dir_ops) || die "cannot read slapd's monitor"
+    echo "$dr_res $dr_o0 $dr_o1" | awk -v n="$3" -v dt=$((dr_s1 - dr_s0)) -v hz="$CLK_TCK" '{
+        printf "%s %s %.1f %.3f %.3f %.3f\n", $1, $2, dt * 1e6 / hz / n,
+               ($6 - $3 - 1) / n, ($7 - $4) / n, ($8 - $5 - 1) / n }'
+}
+dir_med() {  # MODE CFG COLUMN -> median over the rounds
+    awk -v m="$1" -v c="$2" -v k="$3" '$1 == m && $2 == c { print $k }' "$DIR_RESULTS" | median
+}
+dir_sum_med() {  # MODE CFG -> median over the rounds of httpd + slapd CPU
+    awk -v m="$1" -v c="$2" '$1 == m && $2 == c { print $5 + $6 }' "$DIR_RESULTS" | median
+}
+dir_pair() {  # MODE NUM DEN -> median of the per-round NUM_r/DEN_r of httpd CPU
+    awk -v m="$1" -v a="$2" -v b="$3" '$1 == m { v[$2, $3] = $5 }
+        END { for (k = 1; ((a, k) in v); k++) if ((b, k) in v && v[b, k] > 0) print v[a, k] / v[b, k] }' "$DIR_RESULTS" | median
+}
+dir_missing=""
+if ! skipped dir; then
+    for c in slapd slapadd ldapsearch ldapadd perl; do
+        command -v "$c" >/dev/null 2>&1 || dir_missing="$dir_missing $c"
+    done
+    for m in mod_ldap.so mod_authnz_ldap.so; do
+        [ -f "$MODDIR/$m" ] || dir_missing="$dir_missing $MODDIR/$m"
+    done
+    if [ -n "$dir_missing" ]; then
+        say "== directory mapping: skipped, missing:$dir_missing (apt-get install slapd ldap-utils)"
+        summary "dir: A/D, L/U" "not run (missing$dir_missing)" "-" "n/a"
+    fi
+fi
+if ! skipped dir && [ -z "$dir_missing" ]; then
+    say "== directory mapping: a private slapd (tests/ldap/slapd.sh) on loopback"
+    SLAPD_DIR=$RUN/ldap
+    CERTMAP_SLAPD_MONITOR=1 CERTMAP_LDAP_PORTS=${CERTMAP_LDAP_PORTS:-10700-10799} \
+        sh "$TOP/tests/ldap/slapd.sh" start "$SLAPD_DIR" "$PKI" > "$RUN/slapd-start.log" 2>&1 \
+        || { cat "$RUN/slapd-start.log" >&2; die "slapd did not start"; }
+    LDAP_PORT=$(sed -n 's/^CERTMAP_LDAP_PORT=//p' "$SLAPD_DIR/env")
+    SLAPD_PID=$(cat "$SLAPD_DIR/slapd.pid")
+    LDAP_URI=ldap://127.0.0.1:$LDAP_PORT
+    LDAP_BASE=ou=people,dc=certmap,dc=test
+    ALICE_DN=uid=alice,$LDAP_BASE
+    # alice as Active Directory writes a certificate: the issuer most
+    # significant RDN first, the serial's bytes reversed, upper-case hex
+    a_issuer=$(openssl x509 -in "$PKI/alice.crt" -noout -issuer -nameopt sep_comma_plus | sed 's/^issuer=//')
+    a_serial=$(openssl x509 -in "$PKI/alice.crt" -noout -serial | sed 's/^serial=//')
+    [ $((${#a_serial} % 2)) -eq 0 ] || a_serial=0$a_serial
+    a_sr=$(echo "$a_serial" | sed 's/../& /g' | awk '{ for (i = NF; i > 0; i--) printf "%s", toupper($i); print "" }')
+    printf 'dn: %s\nobjectClass: inetOrgPerson\nobjectClass: certmapAccount\nuid: alice\ncn: alice\nsn: bench\naltSecurityIdentities: X509:<I>%s<SR>%s\n' \
+        "$ALICE_DN" "$a_issuer" "$a_sr" > "$RUN/alice.ldif"
+    # slapd.sh's administrator, from the configuration it wrote
+    sed -n 's/^rootpw *//p' "$SLAPD_DIR/slapd.conf" | tr -d '\n' > "$RUN/ldap-root.pw"
+    ldapadd -x -H "$LDAP_URI" -D "$(sed -n 's/^rootdn *//p' "$SLAPD_DIR/slapd.conf" | tr -d '"')" \
+        -y "$RUN/ldap-root.pw" -f "$RUN/alice.ldif" > "$RUN/ldapadd.log" 2>&1 \
+        || { cat "$RUN/ldapadd.log" >&2; die "cannot add alice to the directory"; }
+    say "   slapd $LDAP_URI (pid $SLAPD_PID), $ALICE_DN: X509:<I>$a_issuer<SR>$a_sr"
+
+    DPORT=$(free_port)
+    WC_FPORT="" WC_DIR_URL="$LDAP_URI/$LDAP_BASE?uid?sub" WC_DIR_USER=alice WC_DIR_DN=$ALICE_DN \
+        write_conf "$OUT/conf/dir.conf" "$DPORT" dir
+    # PAM is off in every location measured here: no pam_wrapper
+    NO_PAM_WRAPPER=1 start_httpd "$OUT/conf/dir.conf" dir "$DPORT"
+    DPORT=$SPORT
+    DPID=$(cat "$RUN/httpd-dir.pid")
+    say "   httpd on 127.0.0.1:$DPORT: A /a/ SSLUserName, D /d/ directory cached, U /u/ uncached, L /l/ ldap-user, S /s/ ldap-dn"
+
+    # Sanity: alice everywhere; carol is in the directory by SKI and her
+    # certificate only (U asks IssuerSerial: 403.16); bob is not alice
+    # (L and S: mod_authz_core refuses, 403).
+    cat "$PKI/carol.crt" "$PKI/carol.key" > "$OUT/carol-client.pem"
+    chmod 0644 "$OUT/carol-client.pem"
+    line=""
+    for cfg in A D U L S; do
+        st=$(http_status "$OUT/alice-client.pem" "$(dir_url $cfg)")
+        line="$line $cfg=$st"
+        [ "$st" = 200 ] || { say "   sanity: alice:$line"; tail -20 "$RUN/error-dir.log" >&2; die "$(dir_name $cfg) (/$(echo $cfg | tr A-Z a-z)/) answers $st for alice, not 200"; }
+    done
+    scu=$(http_status "$OUT/carol-client.pem" "$(dir_url U)")
+    sbl=$(http_status "$OUT/bob-client.pem" "$(dir_url L)")
+    sbs=$(http_status "$OUT/bob-client.pem" "$(dir_url S)")
+    say "   sanity: alice:$line; carol U=$scu, bob L=$sbl S=$sbs (403 expected)"
+    [ "$scu" = 403 ] || say "   WARNING: carol got $scu on U, expected 403"
+    [ "$sbl" = 403 ] && [ "$sbs" = 403 ] || say "   WARNING: bob got $sbl on L and $sbs on S, expected 403"
+
+    # Before measuring: what reaches slapd per request, from its monitor.
+    # D must not search (the cache is warm: alice's request above stored
+    # it); U, L and S must search every time, L compare too.
+    vl=""
+    for cfg in D U L S; do
+        v=$(dir_run "$cfg" ka 200)
+        set -- $v
+        vl="$vl $cfg $4 s + $5 c;"
+        eval "CHK_$cfg=\"$4 $5\""
+    done
+    say "   slapd operations per keep-alive request (200 each; s = searches, c = compares):$vl"
+    echo "$CHK_D $CHK_U $CHK_L $CHK_S" | awk '{ exit !($1 <= 0.01 && $3 >= 1 && $5 >= 1 && $6 >= 1 && $7 >= 1) }' \
+        || die "the directory check failed: D must not search, U, L and S must search on every request (and L compare)"
+
+    for mode in ka nc; do
+        if [ "$mode" = ka ]; then label="keep-alive"; short=$label; wn=500
+        else label="new TLS connection per request"; short="new TLS conn./request"; wn=100; fi
+        # warm-up, and each configuration's request count from its own rate
+        for cfg in A D U L S; do
+            w=$(dir_run "$cfg" "$mode" "$wn")
+            eval "DIR_N_$cfg=$(awk -v r="${w%% *}" -v s="$ROUND_SECS" 'BEGIN { n = int(r * s / 100) * 100; if (n < 200) n = 200; if (n > 500000) n = 500000; print n }')"
+        done
+        say "== directory, $label: ab -c $CONC, $ROUNDS rounds of about $ROUND_SECS s (A $DIR_N_A, D $DIR_N_D, U $DIR_N_U, L $DIR_N_L, S $DIR_N_S requests), order A,D,U,L,S then S,L,U,D,A"
+        printf '   %-6s %-3s %10s %12s %12s %10s %10s\n' round cfg "req/s" "httpd CPU" "slapd CPU" "searches" "compares"
+        r=1
+        while [ $r -le "$ROUNDS" ]; do
+            if [ $((r % 2)) = 1 ]; then order="A D U L S"; else order="S L U D A"; fi
+            for cfg in $order; do
+                eval "n=\$DIR_N_$cfg"
+                res=$(dir_run "$cfg" "$mode" "$n")
+                set -- $res
+                printf '   %-6s %-3s %10s %9s us %9s us %10s %10s\n' "$r" "$cfg" "$1" "$2" "$3" "$4" "$5"
+                echo "$mode $cfg $r $res" >> "$DIR_RESULTS"
+            done
+            r=$((r + 1))
+        done
+        for cfg in A D U L S; do
+            eval "M_$cfg=$(dir_med $mode $cfg 4) C_$cfg=$(dir_med $mode $cfg 5) K_$cfg=$(dir_med $mode $cfg 6)"
+        done
+        # shellcheck disable=SC2154
+        ad=$(ratio "$C_D" "$C_A"); ad_r=$(dir_pair "$mode" A D)
+        lu=$(ratio "$C_U" "$C_L"); lu_r=$(dir_pair "$mode" L U)
+        tul=$(ratio "$M_L" "$M_U")
+        lus=$(ratio "$(dir_sum_med "$mode" U)" "$(dir_sum_med "$mode" L)")
+        su_=$(ratio "$C_U" "$C_S")
+        sus=$(ratio "$(dir_sum_med "$mode" U)" "$(dir_sum_med "$mode" S)")
+        tus=$(ratio "$M_S" "$M_U")
+        say "   A/D (httpd CPU, SSLUserName / directory cache warm): $ad ($C_A -> $C_D us; per-round $ad_r); throughput D/A $(ratio "$M_A" "$M_D")"
+        say "   L/U (httpd CPU, ldap-user / directory uncached): $lu ($C_L vs $C_U us; per-round $lu_r); with slapd $lus ($C_L+$K_L vs $C_U+$K_U us); throughput U/L $tul ($M_U vs $M_L req/s)"
+        say "   S/U (httpd CPU, ldap-dn search only / uncached): $su_ ($C_S vs $C_U us); with slapd $sus; throughput U/S $tus"
+        summary "dir A/D server CPU/req, warm, $short" "$ad ($C_A -> $C_D us; per-round $ad_r)" ">= $GOAL_DIR_WARM" "$(okmiss "$ad" ">=" "$GOAL_DIR_WARM")"
+        summary "dir L/U httpd CPU/req, $short" "$lu ($C_L vs $C_U us; per-round $lu_r)" ">= $GOAL_DIR_LDAP" "$(okmiss "$lu" ">=" "$GOAL_DIR_LDAP")"
+        summary "dir U/L throughput, $short" "$tul ($M_U vs $M_L req/s)" ">= $GOAL_DIR_LDAP" "$(okmiss "$tul" ">=" "$GOAL_DIR_LDAP")"
+        summary "  (info) dir L/U httpd+slapd, $short" "$lus ($C_L+$K_L vs $C_U+$K_U us)" "-" "info"
+        summary "  (info) dir S/U (ldap-dn), $short" "CPU $su_, +slapd $sus, tput U/S $tus" "-" "info"
+    done
+    # every round of U, L and S reached slapd, and D's never (but for an
+    # expired cache entry now and then: CertMapDirectoryCacheTimeout 300)
+    ops=$(awk '{ k = $2; if (!(k in lo) || $7 < lo[k]) lo[k] = $7; if ($7 > hi[k]) hi[k] = $7
+                 if (k == "L" && (!("c" in lo) || $8 < lo["c"])) lo["c"] = $8 }
+               END { ok = (lo["U"] >= 1 && lo["L"] >= 1 && lo["S"] >= 1 && lo["c"] >= 1 && hi["D"] <= 0.01)
+                     printf "%s|searches/req U %.3f-%.3f, L %.3f-%.3f (+%.3f cmp), S %.3f-%.3f, D <= %.3f\n",
+                            ok ? "ok" : "MISS", lo["U"], hi["U"], lo["L"], hi["L"], lo["c"], lo["S"], hi["S"], hi["D"] }' "$DIR_RESULTS")
+    say "   slapd, every round: ${ops#*|}"
+    summary "dir: U, L, S reach slapd every request, D never" "${ops#*|}" "U,L,S >= 1; D 0" "${ops%%|*}"
+    # where httpd's cycles go on keep-alive: A, D (what the warm cache
+    # costs over A), U and L (a search a request, ours and mod_ldap's)
+    if ! skipped perf; then
+        if perf_ok; then
+            say "== perf record, directory, keep-alive, $PSECS s each (bench/out/run/perf-dir-*.data)"
+            for cfg in A D U L; do
+                perf_one "dir-$cfg" "$(dir_url $cfg)" "$(dir_name $cfg)" "$DPID"
+            done
+        else
+            perf_unavailable
+        fi
+    fi
+    # (AH01630: bob refused on L and S, the sanity check above)
+    grep -v -e 'AH01909' -e 'AH01630' "$RUN/error-dir.log" | grep -e ':error\]' -e ':crit\]' -e ':emerg\]' | head -5 || true
+    stop_httpd "$RUN/httpd-dir.pid"
+    stop_slapd
 fi
 
 # ---- 2. engine micro-benchmarks ----------------------------------------------------------------
@@ -833,6 +1147,39 @@ if [ -s "$RESULTS" ]; then
         cb=$(awk -v m="$mode" '$1 == m && $2 == "B" { print $5 }' "$RESULTS" | median)
         cp=$(awk -v m="$mode" '$1 == m && $2 == "P" { print $5 }' "$RESULTS" | median)
         printf '   %-24s %12s %12s %14s %10s %10s\n' "$label" "$ca" "$cb" "$cp" "$(ratio "$cb" "$ca")" "$(ratio "$cp" "$ca")"
+    done
+fi
+if [ -s "$DIR_RESULTS" ]; then
+    say ""
+    say "== directory mapping, CPU per request (median of $ROUNDS rounds, us; httpd: all its processes, slapd: its process)"
+    say "   A SSLUserName, D CertMapDirectory cache warm, U uncached, L mod_authnz_ldap ldap-user (search + compare), S ldap-dn (search)"
+    printf '   %-20s %9s %9s %9s %9s %9s %8s %8s\n' "" A D U L S "A/D" "L/U"
+    for mode in ka nc; do
+        grep -q "^$mode " "$DIR_RESULTS" || continue
+        if [ "$mode" = ka ]; then say "   keep-alive"; else say "   new TLS connection per request"; fi
+        for row in httpd slapd sum req/s; do
+            vals=""
+            for cfg in A D U L S; do
+                case $row in
+                    httpd) v=$(dir_med "$mode" "$cfg" 5) ;;
+                    slapd) v=$(dir_med "$mode" "$cfg" 6) ;;
+                    sum)   v=$(dir_sum_med "$mode" "$cfg") ;;
+                    *)     v=$(dir_med "$mode" "$cfg" 4) ;;
+                esac
+                vals="$vals $v"
+                eval "T_$cfg=$v"
+            done
+            if [ "$row" = "req/s" ]; then
+                # throughput the same way round (>= 1 is good): D/A, U/L
+                r1=$(ratio "$T_A" "$T_D"); r2=$(ratio "$T_L" "$T_U"); rl="  req/s (D/A, U/L)"
+            elif [ "$row" = slapd ]; then
+                r1="-"; r2=$(ratio "$T_U" "$T_L"); rl="  slapd CPU, us"
+            else
+                r1=$(ratio "$T_D" "$T_A"); r2=$(ratio "$T_U" "$T_L"); rl="  $row CPU, us"
+            fi
+            # shellcheck disable=SC2086
+            printf '   %-20s %9s %9s %9s %9s %9s %8s %8s\n' "$rl" $vals "$r1" "$r2"
+        done
     done
 fi
 exit 0

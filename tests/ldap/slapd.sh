@@ -19,6 +19,11 @@
 # that runs side by side on one machine stay out of each other's way;
 # unset, the kernel picks them.
 #
+# CERTMAP_SLAPD_MONITOR=1 adds slapd's monitor database (cn=Monitor,
+# readable by anyone): operation counters, e.g. the searches served
+# (cn=Search,cn=Operations,cn=Monitor monitorOpCompleted), which
+# bench/run-bench.sh reads to check that every request reached slapd.
+#
 # The entries (suffix dc=certmap,dc=test; ou=people readable by anyone,
 # ou=private only by cn=reader) are listed in tests/ldap/entries.sh.
 set -eu
@@ -104,6 +109,12 @@ access to dn.children="ou=private,$SUFFIX"
     by * none
 access to * by * read
 EOF
+    if [ "${CERTMAP_SLAPD_MONITOR:-}" = 1 ]; then
+        cat >> "$d/slapd.conf" <<'EOF'
+database monitor
+access to * by * read
+EOF
+    fi
 }
 
 start() {  # DIR PKI

@@ -446,54 +446,65 @@ static const char *dir_method_filter(apr_pool_t *p, dir_method_e method,
  * bind password too (a scope with a wrong one must not find what a scope
  * with the right one found: the cache's salt keeps it from being tested
  * offline), and the certificate's SHA-256; the record holds the account. */
-static int dir_cache_key(const certmap_dir_conf_t *dc,
+static void dir_question(const certmap_dir_conf_t *dc,
                          const certmap_cert_t *cert,
+                         certmap_dir_question_t *q)
+{
+    q->url = dc->dir_url->text;
+    q->bind_dn = dc->dir_bind_dn ? dc->dir_bind_dn : "";
+    q->attr = dc->dir_mapping_attr ? dc->dir_mapping_attr : "";
+    q->password = dc->dir_bind_password ? dc->dir_bind_password : "";
+    q->methods = dc->dir_match ? (const int *)dc->dir_match->elts : NULL;
+    q->nmethods = dc->dir_match ? dc->dir_match->nelts : 0;
+    q->cert = cert;
+}
+
+static int dir_cache_key(const certmap_dir_question_t *q,
                          unsigned char key[CERTMAP_CACHE_KEY_LEN])
 {
-    const apr_array_header_t *m = dc->dir_match;
     const char *fields[4];
     certmap_cache_key_t *k = certmap_cache_key_begin("directory");
     int ok = 1, i;
 
-    fields[0] = dc->dir_url->text;
-    fields[1] = dc->dir_bind_dn ? dc->dir_bind_dn : "";
-    fields[2] = dc->dir_mapping_attr ? dc->dir_mapping_attr : "";
-    fields[3] = dc->dir_bind_password ? dc->dir_bind_password : "";
+    fields[0] = q->url;
+    fields[1] = q->bind_dn;
+    fields[2] = q->attr;
+    fields[3] = q->password;
     for (i = 0; ok && i < 4; i++) {
         ok = certmap_cache_key_add(k, fields[i], strlen(fields[i]));
     }
-    if (ok && m) {
-        ok = certmap_cache_key_add(k, m->elts,
-                                   (apr_size_t)m->nelts * sizeof(int));
+    if (ok && q->methods) {
+        ok = certmap_cache_key_add(k, q->methods,
+                                   (apr_size_t)q->nmethods * sizeof(int));
     }
-    ok = ok && certmap_cache_key_add(k, certmap_cert_sha256(cert),
+    ok = ok && certmap_cache_key_add(k, certmap_cert_sha256(q->cert),
                                      CERTMAP_SHA256_LEN);
     return certmap_cache_key_end(k, key) && ok;
 }
 
+/* The account the shared cache holds for q, and when it was written. */
 static const char *dir_cache_lookup(request_rec *r,
-                                    const certmap_dir_conf_t *dc,
-                                    const certmap_cert_t *cert, int timeout)
+                                    const certmap_dir_question_t *q,
+                                    int timeout, apr_time_t *written)
 {
     unsigned char key[CERTMAP_CACHE_KEY_LEN];
     unsigned char account[CERTMAP_CACHE_MAX_PAYLOAD];
     apr_size_t len = sizeof(account);
 
-    if (timeout <= 0 || !dir_cache_key(dc, cert, key)
-        || !certmap_cache_get(r, key, timeout, NULL, account, &len)
+    if (timeout <= 0 || !dir_cache_key(q, key)
+        || !certmap_cache_get(r, key, timeout, written, account, &len)
         || len == 0) {
         return NULL;
     }
     return apr_pstrmemdup(r->pool, (const char *)account, len);
 }
 
-static void dir_cache_store(request_rec *r, const certmap_dir_conf_t *dc,
-                            const certmap_cert_t *cert, int timeout,
-                            const char *account)
+static void dir_cache_store(request_rec *r, const certmap_dir_question_t *q,
+                            int timeout, const char *account)
 {
     unsigned char key[CERTMAP_CACHE_KEY_LEN];
 
-    if (timeout > 0 && dir_cache_key(dc, cert, key)) {
+    if (timeout > 0 && dir_cache_key(q, key)) {
         certmap_cache_put(r, key, timeout, (const unsigned char *)account,
                           strlen(account));
     }
@@ -977,8 +988,13 @@ static certmap_mapping_t *dir_mapping(request_rec *r,
     return m;
 }
 
+/* A finding is remembered three ways, nearest first: on the connection
+ * (certmap_memo.c: a keep-alive connection asks once, without even the
+ * shared cache's HMAC), in the shared cache (every child), and only then
+ * is the directory asked.  All three are keyed by the whole question. */
 certmap_outcome_e certmap_directory_map(request_rec *r,
                                         const certmap_dir_conf_t *dc,
+                                        certmap_conn_t *cc,
                                         const certmap_cert_t *cert,
                                         const certmap_mapping_t **m,
                                         const char **reason)
@@ -986,6 +1002,8 @@ certmap_outcome_e certmap_directory_map(request_rec *r,
     int timeout = dc->dir_cache_timeout == CERTMAP_UNSET
                   ? CERTMAP_DEFAULT_CACHE_TIMEOUT : dc->dir_cache_timeout;
     const char *account = NULL;
+    apr_time_t found = 0;
+    certmap_dir_question_t q;
     certmap_outcome_e outcome;
 
     *m = NULL;
@@ -997,19 +1015,32 @@ certmap_outcome_e certmap_directory_map(request_rec *r,
         *reason = "CertMapDirectory On without CertMapDirectoryURL";
         return CERTMAP_INTERNAL_ERROR;
     }
-    account = dir_cache_lookup(r, dc, cert, timeout);
-    if (account) {
-        *reason = apr_psprintf(r->pool, "directory mapping cached (%s)",
-                               dc->dir_url->text);
+    dir_question(dc, cert, &q);
+    if (cc && (account = certmap_memo_directory(cc, &q, timeout))) {
+        *reason = apr_psprintf(r->pool, "directory mapping remembered on "
+                               "the connection (%s)", q.url);
         *m = dir_mapping(r, dc, account);
         return CERTMAP_GRANTED;
     }
-    outcome = dir_lookup(r, dc, cert, &account, reason);
-    if (outcome == CERTMAP_GRANTED) {
-        dir_cache_store(r, dc, cert, timeout, account);
-        *m = dir_mapping(r, dc, account);
+    account = dir_cache_lookup(r, &q, timeout, &found);
+    if (account) {
+        *reason = apr_psprintf(r->pool, "directory mapping cached (%s)",
+                               q.url);
     }
-    return outcome;
+    else {
+        outcome = dir_lookup(r, dc, cert, &account, reason);
+        if (outcome != CERTMAP_GRANTED) {
+            return outcome;
+        }
+        found = apr_time_now();
+        dir_cache_store(r, &q, timeout, account);
+    }
+    if (cc && timeout > 0) {
+        certmap_memo_remember_directory(cc, r->connection, &q, account,
+                                        found);
+    }
+    *m = dir_mapping(r, dc, account);
+    return CERTMAP_GRANTED;
 }
 
 /* ---- certmap explain ----------------------------------------------------- */

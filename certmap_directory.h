@@ -33,9 +33,11 @@ const char *certmap_directory_set_timeout(cmd_parms *cmd, void *dcv,
  * CERTMAP_GRANTED with *m a mapping (allocated in r->pool) naming the
  * account found, CERTMAP_NOT_MAPPED (none, or more than one), or
  * CERTMAP_INTERNAL_ERROR (directory unreachable, bind or search failed).
- * *reason says why for the log line. */
+ * *reason says why for the log line.  `cc` (NULL for an HTTP/2 stream)
+ * remembers the finding for the connection. */
 certmap_outcome_e certmap_directory_map(request_rec *r,
                                         const certmap_dir_conf_t *dc,
+                                        certmap_conn_t *cc,
                                         const certmap_cert_t *cert,
                                         const certmap_mapping_t **m,
                                         const char **reason);

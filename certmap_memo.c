@@ -22,6 +22,13 @@
  * What matched is kept as a position in the tables, not as a pointer into
  * configuration.  A remembered logon expires with the asking scope's
  * CertMapLogonCacheTimeout counted from the real logon.
+ *
+ * The directory's last finding is remembered the same way: the whole
+ * question its shared-cache key is made of (URL, bind DN and password,
+ * mapping attribute, methods, certificate) as copies, and the account;
+ * it expires with the asking scope's CertMapDirectoryCacheTimeout counted
+ * from when the directory answered, so it never outlives the cache entry
+ * it came from, and a scope with timeout 0 never uses it.
  */
 
 #include "apr_strings.h"
@@ -30,13 +37,17 @@
 
 void certmap_memo_reset(certmap_conn_t *cc)
 {
-    apr_pool_t *pool = cc->memo.pool;
+    apr_pool_t *pool = cc->memo.pool, *dir_pool = cc->memo.dir_pool;
 
     if (pool) {
         apr_pool_clear(pool);
     }
+    if (dir_pool) {
+        apr_pool_clear(dir_pool);
+    }
     memset(&cc->memo, 0, sizeof(cc->memo));
     cc->memo.pool = pool;
+    cc->memo.dir_pool = dir_pool;
 }
 
 /* The identities of `tables`, or 0 when they cannot be remembered (too
@@ -128,24 +139,43 @@ static int certmap_memo_same(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+/* A time `timeout` seconds or less ago (and not in the future). */
+static int certmap_memo_fresh(apr_time_t when, int timeout)
+{
+    apr_time_t now = apr_time_now();
+
+    return when && timeout > 0 && when <= now
+           && now - when < apr_time_from_sec((apr_time_t)timeout);
+}
+
+/* The pool `*pool` cleared, or created in c's: one remembered thing at a
+ * time, so a connection's memory does not grow with its requests. */
+static int certmap_memo_fresh_pool(apr_pool_t **pool, conn_rec *c)
+{
+    if (*pool) {
+        apr_pool_clear(*pool);
+        return 1;
+    }
+    if (apr_pool_create(pool, c->pool) != APR_SUCCESS) {
+        *pool = NULL;
+        return 0;
+    }
+    apr_pool_tag(*pool, "certmap_memo");
+    return 1;
+}
+
 int certmap_memo_logon(const certmap_conn_t *cc, const certmap_logon_t *l,
                        int timeout)
 {
     const certmap_memo_t *memo = &cc->memo;
-    apr_time_t now;
 
-    if (!memo->logged_on || timeout <= 0
-        || memcmp(memo->logon_cert, certmap_cert_sha256(l->cert),
-                  CERTMAP_SHA256_LEN) != 0
-        || !certmap_memo_same(memo->service, l->service)
-        || !certmap_memo_same(memo->account, l->account)
-        || !certmap_memo_same(memo->password, l->password)
-        || !certmap_memo_same(memo->rhost, l->rhost)) {
-        return 0;
-    }
-    now = apr_time_now();
-    return memo->logged_on <= now
-           && now - memo->logged_on < apr_time_from_sec((apr_time_t)timeout);
+    return certmap_memo_fresh(memo->logged_on, timeout)
+           && memcmp(memo->logon_cert, certmap_cert_sha256(l->cert),
+                     CERTMAP_SHA256_LEN) == 0
+           && certmap_memo_same(memo->service, l->service)
+           && certmap_memo_same(memo->account, l->account)
+           && certmap_memo_same(memo->password, l->password)
+           && certmap_memo_same(memo->rhost, l->rhost);
 }
 
 static const char *certmap_memo_copy(apr_pool_t *p, const char *s)
@@ -162,15 +192,8 @@ void certmap_memo_remember_logon(certmap_conn_t *cc, conn_rec *c,
     certmap_memo_t *memo = &cc->memo;
 
     memo->logged_on = 0;
-    if (!memo->pool) {
-        if (apr_pool_create(&memo->pool, c->pool) != APR_SUCCESS) {
-            memo->pool = NULL;
-            return;
-        }
-        apr_pool_tag(memo->pool, "certmap_memo");
-    }
-    else {
-        apr_pool_clear(memo->pool);
+    if (!certmap_memo_fresh_pool(&memo->pool, c)) {
+        return;
     }
     memcpy(memo->logon_cert, certmap_cert_sha256(l->cert),
            CERTMAP_SHA256_LEN);
@@ -179,4 +202,48 @@ void certmap_memo_remember_logon(certmap_conn_t *cc, conn_rec *c,
     memo->password = certmap_memo_copy(memo->pool, l->password);
     memo->rhost = certmap_memo_copy(memo->pool, l->rhost);
     memo->logged_on = logged_on;
+}
+
+const char *certmap_memo_directory(const certmap_conn_t *cc,
+                                   const certmap_dir_question_t *q,
+                                   int timeout)
+{
+    const certmap_memo_t *memo = &cc->memo;
+
+    if (!certmap_memo_fresh(memo->dir_found, timeout)
+        || memcmp(memo->dir_cert, certmap_cert_sha256(q->cert),
+                  CERTMAP_SHA256_LEN) != 0
+        || !certmap_memo_same(memo->dir_url, q->url)
+        || !certmap_memo_same(memo->dir_bind_dn, q->bind_dn)
+        || !certmap_memo_same(memo->dir_attr, q->attr)
+        || !certmap_memo_same(memo->dir_password, q->password)
+        || memo->dir_nmethods != q->nmethods
+        || (q->nmethods && memcmp(memo->dir_methods, q->methods,
+                                  q->nmethods * sizeof(int)) != 0)) {
+        return NULL;
+    }
+    return memo->dir_account;
+}
+
+void certmap_memo_remember_directory(certmap_conn_t *cc, conn_rec *c,
+                                     const certmap_dir_question_t *q,
+                                     const char *account, apr_time_t found)
+{
+    certmap_memo_t *memo = &cc->memo;
+
+    memo->dir_found = 0;
+    if (!certmap_memo_fresh_pool(&memo->dir_pool, c)) {
+        return;
+    }
+    memcpy(memo->dir_cert, certmap_cert_sha256(q->cert), CERTMAP_SHA256_LEN);
+    memo->dir_url = certmap_memo_copy(memo->dir_pool, q->url);
+    memo->dir_bind_dn = certmap_memo_copy(memo->dir_pool, q->bind_dn);
+    memo->dir_attr = certmap_memo_copy(memo->dir_pool, q->attr);
+    memo->dir_password = certmap_memo_copy(memo->dir_pool, q->password);
+    memo->dir_nmethods = q->nmethods;
+    memo->dir_methods = q->nmethods
+        ? apr_pmemdup(memo->dir_pool, q->methods, q->nmethods * sizeof(int))
+        : NULL;
+    memo->dir_account = certmap_memo_copy(memo->dir_pool, account);
+    memo->dir_found = found;
 }

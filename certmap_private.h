@@ -123,7 +123,29 @@ typedef struct {
     unsigned char logon_cert[CERTMAP_SHA256_LEN];
     const char *service, *account, *password, *rhost;
     apr_time_t logged_on;               /* 0: no logon remembered */
+    /* the directory's finding: the question (copies in `dir_pool`,
+     * cleared for each new finding) and its answer */
+    apr_pool_t *dir_pool;
+    unsigned char dir_cert[CERTMAP_SHA256_LEN];
+    const char *dir_url, *dir_bind_dn, *dir_attr, *dir_password;
+    int *dir_methods;
+    int dir_nmethods;
+    const char *dir_account;
+    apr_time_t dir_found;               /* 0: no finding remembered */
 } certmap_memo_t;
+
+/* Everything that decides what the directory answers for a certificate
+ * (certmap_directory.c): the shared cache's key and the memo are made of
+ * it, so that neither can reuse an answer to another question. */
+typedef struct {
+    const char *url;                    /* CertMapDirectoryURL as written */
+    const char *bind_dn;                /* "" when anonymous */
+    const char *attr;                   /* mapping attribute, "" default */
+    const char *password;               /* bind password, "" when none */
+    const int *methods;                 /* CertMapDirectoryMatch */
+    int nmethods;
+    const certmap_cert_t *cert;
+} certmap_dir_question_t;
 
 /* What a request knows about its client certificate, gathered once per
  * request in one place (certmap_facts.c): from mod_ssl for a direct TLS
@@ -280,6 +302,17 @@ int certmap_memo_logon(const certmap_conn_t *cc, const certmap_logon_t *l,
 void certmap_memo_remember_logon(certmap_conn_t *cc, conn_rec *c,
                                  const certmap_logon_t *l,
                                  apr_time_t logged_on);
+
+/* The account the directory gave for this very question on the
+ * connection less than `timeout` seconds ago, or NULL. */
+const char *certmap_memo_directory(const certmap_conn_t *cc,
+                                   const certmap_dir_question_t *q,
+                                   int timeout);
+/* `found`: when the directory answered (for a cached answer, when it was
+ * written to the cache), so that the memo never outlives the cache. */
+void certmap_memo_remember_directory(certmap_conn_t *cc, conn_rec *c,
+                                     const certmap_dir_question_t *q,
+                                     const char *account, apr_time_t found);
 
 /* ---- certmap_dump.c ---------------------------------------------------- */
 

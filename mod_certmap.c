@@ -164,7 +164,7 @@ static int certmap_map_and_logon(request_rec *r,
 
     if (!m) {
         /* CertMapDirectory: the directory may know the certificate. */
-        outcome = certmap_directory_map(r, dc, cert, &m, &reason);
+        outcome = certmap_directory_map(r, dc, cc, cert, &m, &reason);
         if (outcome != CERTMAP_GRANTED) {
             return certmap_finish(r, outcome, cert, NULL, NULL, reason);
         }

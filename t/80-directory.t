@@ -11,7 +11,7 @@ use lib "$FindBin::Bin/lib";
 use CertMapTest;
 use File::Temp qw(tempdir);
 
-plan tests => 206, need_module 'ssl', need_module 'ldap';
+plan tests => 207, need_module 'ssl', need_module 'ldap';
 
 my $ldap_dir = gen_dir() . '/ldap';
 my %env;
@@ -120,6 +120,10 @@ sub ldapmodify {
 
 expect('/x/dir/cache/off', 'nulcn', 200, 0, 'dir-cache', '[cache] timeout 0: found');
 expect('/x/dir/cache/on', 'nulcn', 200, 0, 'dir-cache', '[cache] timeout 300: found and remembered');
+# the entry's mapping, put back at the end (t/hostile/27-directory-memo.t
+# takes it away too)
+my ($cache_mapping) = `ldapsearch -x -LLL -o ldif-wrap=no -H $ldap_url -b uid=dir-cache,ou=people,dc=certmap,dc=test -s base altSecurityIdentities 2>/dev/null`
+    =~ /^altSecurityIdentities: (.*)$/m;
 {
     my ($rc, $out) = ldapmodify("dn: uid=dir-cache,ou=people,dc=certmap,dc=test\n"
                                 . "changetype: modify\ndelete: altSecurityIdentities\n");
@@ -128,6 +132,12 @@ expect('/x/dir/cache/on', 'nulcn', 200, 0, 'dir-cache', '[cache] timeout 300: fo
 expect('/x/dir/cache/on', 'nulcn', 200, 0, 'dir-cache', '[cache] still served within the timeout');
 expect('/x/dir/cache/off', 'nulcn', 403, 16, undef, '[cache] timeout 0: the directory is read again');
 expect('/x/dir/cache/on', 'nulcn', 200, 0, 'dir-cache', '[cache] remembered answer again');
+{
+    my ($rc, $out) = ldapmodify("dn: uid=dir-cache,ou=people,dc=certmap,dc=test\n"
+                                . "changetype: modify\nadd: altSecurityIdentities\n"
+                                . "altSecurityIdentities: " . ($cache_mapping // '') . "\n");
+    is($rc, 0, '[cache] mapping put back') or diag($out);
+}
 
 # ---- configtest -----------------------------------------------------------------------
 my $dir = tempdir('certmap-dirconf-XXXXXX', TMPDIR => 1, CLEANUP => 1);

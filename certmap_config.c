@@ -696,9 +696,9 @@ static const char *certmap_many_to_one_block(cmd_parms *cmd, void *dcv,
     }
     if (apr_is_empty_array(m->many.rules)) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
-                     "%s %s> at %s:%u has no CertMapRule: it maps every "
-                     "trusted client certificate to '%s'", CERTMAP_BLOCK,
-                     name, m->file, m->line, m->user);
+                     "CERTMAP011: %s %s> at %s:%u has no CertMapRule: it "
+                     "maps every trusted client certificate to '%s'",
+                     CERTMAP_BLOCK, name, m->file, m->line, m->user);
     }
     if ((err = certmap_table_add_many_to_one(certmap_own_table(cmd, dc),
                                              m))) {

@@ -638,7 +638,7 @@ static certmap_outcome_e dir_run_methods(dir_search_t *s,
         }
         f = apr_pstrcat(p, "(&", dc->dir_url->filter, f, ")", NULL);
         if (r) {
-            ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "certmap: "
+            ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "CERTMAP069: "
                           "directory %s search %s", dir_method_name(method),
                           f);
         }

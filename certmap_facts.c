@@ -28,6 +28,13 @@
 
 /* ---- mod_ssl ------------------------------------------------------------ */
 
+/* mod_ssl's client certificate, which certmap_cert_parse cannot read: one
+ * message (one id) for every path that parses it. */
+static void certmap_facts_log_unreadable(request_rec *r, const char *err)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CERTMAP103: %s", err);
+}
+
 /* Slow path, for connections whose SSL* the module never saw: the
  * certificate as mod_ssl exports it, parsed for this request only. */
 static certmap_cert_t *certmap_cert_from_pem(request_rec *r)
@@ -46,12 +53,12 @@ static certmap_cert_t *certmap_cert_from_pem(request_rec *r)
     x509 = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
     BIO_free(bio);
     if (!x509) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "certmap: cannot decode "
-                      "the client certificate exported by mod_ssl");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CERTMAP102: cannot "
+                      "decode the client certificate exported by mod_ssl");
         return NULL;
     }
     if ((err = certmap_cert_parse(r->pool, x509, &cert))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "certmap: %s", err);
+        certmap_facts_log_unreadable(r, err);
     }
     X509_free(x509);
     return cert;
@@ -81,7 +88,7 @@ static certmap_cert_t *certmap_conn_cert(request_rec *r, certmap_conn_t *cc,
     cc->parsed_x509 = NULL;
     certmap_memo_reset(cc);
     if ((err = certmap_cert_parse(cc->cert_pool, x509, &cc->parsed))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "certmap: %s", err);
+        certmap_facts_log_unreadable(r, err);
         return NULL;
     }
     cc->parsed_x509 = x509;
@@ -106,8 +113,7 @@ static void certmap_facts_tls_cert(request_rec *r, certmap_conn_t *cc,
         if (r->connection->master) {
             const char *err = certmap_cert_parse(r->pool, x509, &f->cert);
             if (err) {
-                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "certmap: %s",
-                              err);
+                certmap_facts_log_unreadable(r, err);
                 f->cert = NULL;
             }
         }

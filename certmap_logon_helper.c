@@ -224,7 +224,7 @@ static void certmap_helper_maint(int reason, void *data, apr_wait_t status)
                            == CERTMAP_HELPER_STARTUP_ERROR;
         if (startup_error) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, helper_server,
-                         "CERTMAP203: the logon helper failed to start; "
+                         "CERTMAP223: the logon helper failed to start; "
                          "PAM logons answer 500 until httpd restarts");
             break;
         }
@@ -262,7 +262,7 @@ static int certmap_helper_start(certmap_helper_t *h)
     pid = fork();
     if (pid < 0) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, errno, helper_server,
-                     "CERTMAP201: cannot start the logon helper; PAM logons "
+                     "CERTMAP221: cannot start the logon helper; PAM logons "
                      "answer 500");
         close(fd);
         unlink(helper_path);
@@ -322,7 +322,7 @@ int certmap_logon_helper_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                    "certmap-logon.%" APR_PID_T_FMT,
                                    getpid()));
     if (!path || strlen(path) >= sizeof(sun.sun_path)) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "CERTMAP201: the logon "
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "CERTMAP222: the logon "
                      "helper's socket path %s is too long for a Unix "
                      "socket; set DefaultRuntimeDir to a shorter directory",
                      path ? path : "(invalid)");

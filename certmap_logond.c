@@ -853,7 +853,7 @@ static void accept_clients(logond_t *d)
             return;
         }
         if (!peer_is(fd, d->o->peer_uid)) {
-            logond_log(d, CERTMAP_LOGOND_LOG_ERR, "CERTMAP204: logon helper "
+            logond_log(d, CERTMAP_LOGOND_LOG_ERR, "CERTMAP224: logon helper "
                        "refused a connection from a user other than root "
                        "and uid %ld", (long)d->o->peer_uid);
             close(fd);
@@ -894,7 +894,7 @@ static void read_client(logond_t *d, logond_conn_t *c)
     }
     explicit_bzero(c->buf, sizeof(c->buf));
     if (rc != CERTMAP_LOGOND_DONE) {
-        logond_log(d, CERTMAP_LOGOND_LOG_ERR, "CERTMAP205: logon helper "
+        logond_log(d, CERTMAP_LOGOND_LOG_ERR, "CERTMAP225: logon helper "
                    "received a malformed request");
         conn_close(d, c);
         return;

@@ -340,7 +340,7 @@ static void certmap_log(request_rec *r, certmap_outcome_e outcome,
     who = cert ? apr_pstrcat(r->pool, "; ",
                              certmap_cert_describe(r->pool, cert), NULL)
                : "";
-    ap_log_rerror(APLOG_MARK, level, 0, r, "certmap: %s: %s%s", verdict,
+    ap_log_rerror(APLOG_MARK, level, 0, r, "CERTMAP001: %s: %s%s", verdict,
                   reason ? reason : "", who);
 }
 

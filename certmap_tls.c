@@ -160,9 +160,9 @@ static void certmap_tls_unresumable(conn_rec *c, SSL *ssl)
 
     if (!sess || !SSL_SESSION_set1_id_context(sess, certmap_unresumable_ctx,
                                         sizeof(certmap_unresumable_ctx) - 1)) {
-        ap_log_cerror(APLOG_MARK, APLOG_WARNING, 0, c, "certmap: cannot mark "
-                      "the TLS session of a failed client certificate as "
-                      "not resumable; requests on it are refused anyway");
+        ap_log_cerror(APLOG_MARK, APLOG_WARNING, 0, c, "CERTMAP104: cannot "
+                      "mark the TLS session of a failed client certificate "
+                      "as not resumable; requests on it are refused anyway");
     }
     SSL_set_num_tickets(ssl, 0);
 }
@@ -205,9 +205,10 @@ static void certmap_tls_record(conn_rec *c, certmap_conn_t *cc,
                                       "depth %d: %s", depth,
                                       X509_verify_cert_error_string(err));
 
-    ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c, "certmap: client certificate "
-                  "%s (%d); %s; CertMapInvalidCerts Report: the handshake "
-                  "completes and requests on this connection get %d.%d",
+    ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c, "CERTMAP105: client "
+                  "certificate %s (%d); %s; CertMapInvalidCerts Report: the "
+                  "handshake completes and requests on this connection get "
+                  "%d.%d",
                   reason, err, desc, certmap_outcome_status(outcome),
                   certmap_outcome_substatus(outcome));
     certmap_tls_keep(cc, outcome, err, reason, desc, 1);
@@ -472,7 +473,7 @@ static void certmap_tls_install(server_rec *s, SSL_CTX *ctx,
     if (!current
         || (certmap_tls.ssl_verify && current != certmap_tls.ssl_verify)) {
         /* Not the one mod_ssl installs everywhere: leave it alone. */
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "certmap: %s:%d: the "
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "CERTMAP106: %s:%d: the "
                      "TLS context has an unexpected verify callback; "
                      "CertMapInvalidCerts Report is not in effect here "
                      "(invalid client certificates get mod_ssl's TLS "
@@ -935,7 +936,7 @@ certmap_conn_t *certmap_conn_get(conn_rec *c)
 
 static void certmap_tls_warn(server_rec *s, const char *what)
 {
-    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "certmap: server %s "
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "CERTMAP107: server %s "
                  "(%s:%d) uses CertMap but %s", s->server_hostname
                  ? s->server_hostname : "?", s->defn_name ? s->defn_name
                  : "main configuration", s->defn_line_number, what);

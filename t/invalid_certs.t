@@ -85,5 +85,5 @@ my $log = do {
     local $/;
     <$fh>;
 };
-ok t_cmp($log, qr/certmap: server certmap-invalid-noverify .*requests no client certificate/,
+ok t_cmp($log, qr/CERTMAP107: server certmap-invalid-noverify .*requests no client certificate/,
          '[warning] CertMap on a virtual host without SSLVerifyClient');

@@ -1,6 +1,7 @@
 #!/bin/sh
 # run-tools-tests.sh — tests of the `certmap` tool (blob, explain,
-# import-iis) and of conf/certmap-w3c.conf, run by `make test-tools`.
+# import-iis), of conf/certmap-w3c.conf and of the module's log ids against
+# docs/log-ids.md (check-log-ids.pl), run by `make test-tools`.
 #
 # Hermetic: a PKI from scripts/make-pki.sh under build/tools-pki, httpd
 # configurations in a temporary directory, `apache2 -t` only (no server is
@@ -363,6 +364,16 @@ check "certmap-w3c.conf: #Fields: lists IIS's 15 default fields in order" \
     test "$FIELDS" = "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken"
 check "certmap-w3c.conf: both LogFormat variants have the 15 fields" \
     sh -c "grep '^ *LogFormat.*iis_w3c\$' '$TOP/conf/certmap-w3c.conf' | sed 's/^ *LogFormat \"//; s/\" iis_w3c\$//' | awk '{ n++; if (NF != 15) exit 1 } END { exit n != 2 }'"
+
+# ---- log ids: the code against docs/log-ids.md -------------------------------
+
+LOGIDS=$HERE/check-log-ids.pl
+check "log ids: every log call of the module starts with CERTMAPnnn:" \
+    perl "$LOGIDS" calls
+check "log ids: each id at one place (one message, one id)" \
+    perl "$LOGIDS" unique
+check "log ids: docs/log-ids.md lists exactly the code's ids (file, level)" \
+    perl "$LOGIDS" list
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

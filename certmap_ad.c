@@ -130,8 +130,10 @@ static const char *rdn_value(apr_pool_t *p, const X509_NAME_ENTRY *e)
 
 const char *certmap_ad_dn(apr_pool_t *p, const X509_NAME *name)
 {
-    const char *dn = "";
     int i, n = X509_NAME_entry_count(name), prev_set = -1;
+    /* separator, key, "=", value for each attribute, joined once */
+    apr_array_header_t *parts = apr_array_make(p, 4 * (n ? n : 1),
+                                               sizeof(const char *));
 
     for (i = 0; i < n; i++) {
         const X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
@@ -142,11 +144,14 @@ const char *certmap_ad_dn(apr_pool_t *p, const X509_NAME *name)
         if (!key || !value) {
             return NULL;
         }
-        dn = apr_pstrcat(p, dn, i == 0 ? "" : (set == prev_set ? "+" : ","),
-                         key, "=", value, NULL);
+        APR_ARRAY_PUSH(parts, const char *) =
+            i == 0 ? "" : (set == prev_set ? "+" : ",");
+        APR_ARRAY_PUSH(parts, const char *) = key;
+        APR_ARRAY_PUSH(parts, const char *) = "=";
+        APR_ARRAY_PUSH(parts, const char *) = value;
         prev_set = set;
     }
-    return dn;
+    return apr_array_pstrcat(p, parts, 0);
 }
 
 const char *certmap_ad_serial_reversed(apr_pool_t *p, const X509 *x509)

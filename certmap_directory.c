@@ -389,8 +389,15 @@ static const char *dir_method_filter(apr_pool_t *p, dir_method_e method,
                                      const certmap_cert_t *cert)
 {
     X509 *x509 = certmap_cert_x509(cert);
-    const char *issuer = certmap_ad_dn(p, X509_get_issuer_name(x509));
-    const char *subject = certmap_ad_dn(p, X509_get_subject_name(x509));
+    /* the names in AD's form only for the methods that use them (each
+     * costs a conversion of every attribute to UTF-8) */
+    int uses_issuer = method == DIR_ISSUER_SERIAL
+                      || method == DIR_ISSUER_SUBJECT;
+    int uses_subject = method == DIR_ISSUER_SUBJECT || method == DIR_SUBJECT;
+    const char *issuer = uses_issuer
+        ? certmap_ad_dn(p, X509_get_issuer_name(x509)) : NULL;
+    const char *subject = uses_subject
+        ? certmap_ad_dn(p, X509_get_subject_name(x509)) : NULL;
     unsigned char sha1[EVP_MAX_MD_SIZE];
     unsigned int sha1_len = 0;
     const ASN1_OCTET_STRING *ski;

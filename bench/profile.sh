@@ -14,6 +14,7 @@
 #
 #   sh bench/profile.sh            N=PROFILE_REQUESTS (default 2000)
 #   PROFILE_REPORT_ONLY=1 PROFILE_NC=1 sh bench/profile.sh   report again
+#   PROFILE_B=/b/ sh bench/profile.sh   B without PAM (default /p/: PAM on)
 #
 # Needs valgrind (apt-get install valgrind).  Loopback only; httpd is
 # stopped on every path.
@@ -34,7 +35,7 @@ MODES=ka
 if [ -z "${PROFILE_REPORT_ONLY:-}" ]; then
 BENCH_PREPARE_ONLY=1 sh "$HERE/run-bench.sh" >/dev/null
 CONF=$OUT/conf/hot.conf
-PORT=$(sed -n 's/^Listen 127.0.0.1:\([0-9]*\)$/\1/p' "$CONF")
+PORT=$(sed -n 's/^Listen 127.0.0.1:\([0-9]*\)$/\1/p' "$CONF" | head -n 1)
 RUN=$OUT/run
 rm -rf "$PROF"
 mkdir -p "$PROF"
@@ -83,8 +84,9 @@ done
 echo "   up after $(( $(date +%s) - t0 )) s"
 PEM=$OUT/alice-client.pem
 URL_A=https://127.0.0.1:$PORT/a/index.html
-# B here is the bench's P: CertMap with PAM on through the logon cache
-URL_B=https://127.0.0.1:$PORT/p/index.html
+# B here is by default the bench's P (PROFILE_B=/p/): CertMap with PAM on
+# through the logon cache; PROFILE_B=/b/ profiles CertMap with PAM off
+URL_B=https://127.0.0.1:$PORT${PROFILE_B:-/p/}index.html
 URL_CUT=https://127.0.0.1:$PORT/a/no-such-file
 
 drive() {  # MODE URL COUNT

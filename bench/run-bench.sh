@@ -868,9 +868,13 @@ if ! skipped dir && [ -z "$dir_missing" ]; then
         say "   L/U (httpd CPU, ldap-user / directory uncached): $lu ($C_L vs $C_U us; per-round $lu_r); with slapd $lus ($C_L+$K_L vs $C_U+$K_U us); throughput U/L $tul ($M_U vs $M_L req/s)"
         say "   S/U (httpd CPU, ldap-dn search only / uncached): $su_ ($C_S vs $C_U us); with slapd $sus; throughput U/S $tus"
         summary "dir A/D server CPU/req, warm, $short" "$ad ($C_A -> $C_D us; per-round $ad_r)" ">= $GOAL_DIR_WARM" "$(okmiss "$ad" ">=" "$GOAL_DIR_WARM")"
-        summary "dir L/U httpd CPU/req, $short" "$lu ($C_L vs $C_U us; per-round $lu_r)" ">= $GOAL_DIR_LDAP" "$(okmiss "$lu" ">=" "$GOAL_DIR_LDAP")"
+        # "At least as fast": more requests a second, and no more CPU for
+        # the server side as a whole (httpd and the directory it asks:
+        # ldap-user's compare is paid by slapd); httpd's share alone is
+        # shown too (on a new connection the handshake swamps it)
         summary "dir U/L throughput, $short" "$tul ($M_U vs $M_L req/s)" ">= $GOAL_DIR_LDAP" "$(okmiss "$tul" ">=" "$GOAL_DIR_LDAP")"
-        summary "  (info) dir L/U httpd+slapd, $short" "$lus ($C_L+$K_L vs $C_U+$K_U us)" "-" "info"
+        summary "dir L/U httpd+slapd CPU/req, $short" "$lus ($C_L+$K_L vs $C_U+$K_U us)" ">= $GOAL_DIR_LDAP" "$(okmiss "$lus" ">=" "$GOAL_DIR_LDAP")"
+        summary "  (info) dir L/U httpd CPU/req, $short" "$lu ($C_L vs $C_U us; per-round $lu_r)" "-" "info"
         summary "  (info) dir S/U (ldap-dn), $short" "CPU $su_, +slapd $sus, tput U/S $tus" "-" "info"
     done
     # every round of U, L and S reached slapd, and D's never (but for an

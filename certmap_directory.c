@@ -1024,6 +1024,10 @@ certmap_outcome_e certmap_directory_map(request_rec *r,
     }
     dir_question(dc, cert, &q);
     if (cc && (account = certmap_memo_directory(cc, &q, timeout))) {
+        /* the request's own copy: the memo's pool is cleared by the next
+         * finding, which a subrequest or redirect of this very request
+         * may remember while CERTMAP_USER still points at the account */
+        account = apr_pstrdup(r->pool, account);
         *reason = apr_psprintf(r->pool, "directory mapping remembered on "
                                "the connection (%s)", q.url);
         *m = dir_mapping(r, dc, account);

@@ -1045,7 +1045,7 @@ static apr_status_t cache_call(request_rec *r, int store,
 
 static int cache_get(request_rec *r,
                      const unsigned char key[CERTMAP_CACHE_KEY_LEN],
-                     int max_age, apr_time_t *written,
+                     int max_age, certmap_when_t *when,
                      unsigned char *payload, apr_size_t *payload_len)
 {
     unsigned char value[CERTMAP_RECORD_MAX];
@@ -1097,8 +1097,9 @@ static int cache_get(request_rec *r,
         *payload_len = plen;
         memcpy(payload, value + CERTMAP_RECORD_HEAD, plen);
     }
-    if (written) {
-        *written = stored;
+    if (when) {
+        when->decided = stored;
+        when->expires = expires;
     }
     return 1;
 }
@@ -1107,10 +1108,10 @@ static int cache_get(request_rec *r,
  * where they happen, are misses too). */
 int certmap_cache_get(request_rec *r,
                       const unsigned char key[CERTMAP_CACHE_KEY_LEN],
-                      int max_age, apr_time_t *written,
+                      int max_age, certmap_when_t *when,
                       unsigned char *payload, apr_size_t *payload_len)
 {
-    int hit = cache_get(r, key, max_age, written, payload, payload_len);
+    int hit = cache_get(r, key, max_age, when, payload, payload_len);
 
     certmap_status_count(hit ? CERTMAP_STAT_CACHE_HIT
                              : CERTMAP_STAT_CACHE_MISS, 1);
@@ -1192,13 +1193,13 @@ static int logon_key(request_rec *r, const certmap_logon_t *l,
 }
 
 int certmap_cache_lookup(request_rec *r, const certmap_logon_t *l,
-                         int max_age, apr_time_t *logged_on)
+                         int max_age, certmap_when_t *when)
 {
     unsigned char key[CERTMAP_CACHE_KEY_LEN];
 
     return max_age > 0
            && logon_key(r, l, key)
-           && certmap_cache_get(r, key, max_age, logged_on, NULL, NULL);
+           && certmap_cache_get(r, key, max_age, when, NULL, NULL);
 }
 
 void certmap_cache_store(request_rec *r, const certmap_logon_t *l,

@@ -489,17 +489,18 @@ static int dir_cache_key(const certmap_dir_question_t *q,
     return certmap_cache_key_end(k, key) && ok;
 }
 
-/* The account the shared cache holds for q, and when it was written. */
+/* The account the shared cache holds for q, and when it was written and
+ * expires. */
 static const char *dir_cache_lookup(request_rec *r,
                                     const certmap_dir_question_t *q,
-                                    int timeout, apr_time_t *written)
+                                    int timeout, certmap_when_t *when)
 {
     unsigned char key[CERTMAP_CACHE_KEY_LEN];
     unsigned char account[CERTMAP_CACHE_MAX_PAYLOAD];
     apr_size_t len = sizeof(account);
 
     if (timeout <= 0 || !dir_cache_key(q, key)
-        || !certmap_cache_get(r, key, timeout, written, account, &len)
+        || !certmap_cache_get(r, key, timeout, when, account, &len)
         || len == 0) {
         return NULL;
     }
@@ -1009,7 +1010,7 @@ certmap_outcome_e certmap_directory_map(request_rec *r,
     int timeout = dc->dir_cache_timeout == CERTMAP_UNSET
                   ? CERTMAP_DEFAULT_CACHE_TIMEOUT : dc->dir_cache_timeout;
     const char *account = NULL;
-    apr_time_t found = 0;
+    certmap_when_t found;
     certmap_dir_question_t q;
     certmap_outcome_e outcome;
 
@@ -1023,11 +1024,10 @@ certmap_outcome_e certmap_directory_map(request_rec *r,
         return CERTMAP_INTERNAL_ERROR;
     }
     dir_question(dc, cert, &q);
-    if (cc && (account = certmap_memo_directory(cc, &q, timeout))) {
-        /* the request's own copy: the memo's pool is cleared by the next
-         * finding, which a subrequest or redirect of this very request
-         * may remember while CERTMAP_USER still points at the account */
-        account = apr_pstrdup(r->pool, account);
+    /* a copy in the request's pool: the memo's is cleared by the next
+     * finding, which a subrequest or redirect of this very request may
+     * remember while CERTMAP_USER still points at the account */
+    if (cc && (account = certmap_memo_directory(cc, &q, timeout, r->pool))) {
         *reason = apr_psprintf(r->pool, "directory mapping remembered on "
                                "the connection (%s)", q.url);
         *m = dir_mapping(r, dc, account);
@@ -1043,12 +1043,14 @@ certmap_outcome_e certmap_directory_map(request_rec *r,
         if (outcome != CERTMAP_GRANTED) {
             return outcome;
         }
-        found = apr_time_now();
+        found.decided = apr_time_now();
+        found.expires = found.decided
+                        + apr_time_from_sec((apr_time_t)timeout);
         dir_cache_store(r, &q, timeout, account);
     }
     if (cc && timeout > 0) {
         certmap_memo_remember_directory(cc, r->connection, &q, account,
-                                        found);
+                                        &found);
     }
     *m = dir_mapping(r, dc, account);
     return CERTMAP_GRANTED;

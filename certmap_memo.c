@@ -27,8 +27,12 @@
  * question its shared-cache key is made of (URL, bind DN and password,
  * mapping attribute, methods, certificate) as copies, and the account;
  * it expires with the asking scope's CertMapDirectoryCacheTimeout counted
- * from when the directory answered, so it never outlives the cache entry
- * it came from, and a scope with timeout 0 never uses it.
+ * from when the directory answered, and a scope with timeout 0 never
+ * uses it.  A logon or finding read from the shared cache also keeps
+ * that entry's expiry (its writer's timeout): nothing remembered here
+ * outlives the entry it came from.  What is handed out is a copy in the
+ * caller's pool: the memo's pools are cleared by the next logon or
+ * finding, which a subrequest or redirect of the same request may make.
  */
 
 #include "apr_strings.h"
@@ -139,13 +143,15 @@ static int certmap_memo_same(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-/* A time `timeout` seconds or less ago (and not in the future). */
-static int certmap_memo_fresh(apr_time_t when, int timeout)
+/* Decided less than `timeout` seconds ago (not in the future), and not
+ * expired. */
+static int certmap_memo_fresh(const certmap_when_t *when, int timeout)
 {
     apr_time_t now = apr_time_now();
 
-    return when && timeout > 0 && when <= now
-           && now - when < apr_time_from_sec((apr_time_t)timeout);
+    return when->decided && timeout > 0 && when->decided <= now
+           && now - when->decided < apr_time_from_sec((apr_time_t)timeout)
+           && now < when->expires;
 }
 
 /* The pool `*pool` cleared, or created in c's: one remembered thing at a
@@ -169,7 +175,7 @@ int certmap_memo_logon(const certmap_conn_t *cc, const certmap_logon_t *l,
 {
     const certmap_memo_t *memo = &cc->memo;
 
-    return certmap_memo_fresh(memo->logged_on, timeout)
+    return certmap_memo_fresh(&memo->logon, timeout)
            && memcmp(memo->logon_cert, certmap_cert_sha256(l->cert),
                      CERTMAP_SHA256_LEN) == 0
            && certmap_memo_same(memo->service, l->service)
@@ -187,11 +193,11 @@ static const char *certmap_memo_copy(apr_pool_t *p, const char *s)
  * so a connection's memory does not grow with its requests. */
 void certmap_memo_remember_logon(certmap_conn_t *cc, conn_rec *c,
                                  const certmap_logon_t *l,
-                                 apr_time_t logged_on)
+                                 const certmap_when_t *when)
 {
     certmap_memo_t *memo = &cc->memo;
 
-    memo->logged_on = 0;
+    memo->logon.decided = 0;
     if (!certmap_memo_fresh_pool(&memo->pool, c)) {
         return;
     }
@@ -201,16 +207,16 @@ void certmap_memo_remember_logon(certmap_conn_t *cc, conn_rec *c,
     memo->account = certmap_memo_copy(memo->pool, l->account);
     memo->password = certmap_memo_copy(memo->pool, l->password);
     memo->rhost = certmap_memo_copy(memo->pool, l->rhost);
-    memo->logged_on = logged_on;
+    memo->logon = *when;
 }
 
 const char *certmap_memo_directory(const certmap_conn_t *cc,
                                    const certmap_dir_question_t *q,
-                                   int timeout)
+                                   int timeout, apr_pool_t *p)
 {
     const certmap_memo_t *memo = &cc->memo;
 
-    if (!certmap_memo_fresh(memo->dir_found, timeout)
+    if (!certmap_memo_fresh(&memo->dir, timeout)
         || memcmp(memo->dir_cert, certmap_cert_sha256(q->cert),
                   CERTMAP_SHA256_LEN) != 0
         || !certmap_memo_same(memo->dir_url, q->url)
@@ -222,16 +228,17 @@ const char *certmap_memo_directory(const certmap_conn_t *cc,
                                   q->nmethods * sizeof(int)) != 0)) {
         return NULL;
     }
-    return memo->dir_account;
+    return apr_pstrdup(p, memo->dir_account);
 }
 
 void certmap_memo_remember_directory(certmap_conn_t *cc, conn_rec *c,
                                      const certmap_dir_question_t *q,
-                                     const char *account, apr_time_t found)
+                                     const char *account,
+                                     const certmap_when_t *when)
 {
     certmap_memo_t *memo = &cc->memo;
 
-    memo->dir_found = 0;
+    memo->dir.decided = 0;
     if (!certmap_memo_fresh_pool(&memo->dir_pool, c)) {
         return;
     }
@@ -245,5 +252,5 @@ void certmap_memo_remember_directory(certmap_conn_t *cc, conn_rec *c,
         ? apr_pmemdup(memo->dir_pool, q->methods, q->nmethods * sizeof(int))
         : NULL;
     memo->dir_account = certmap_memo_copy(memo->dir_pool, account);
-    memo->dir_found = found;
+    memo->dir = *when;
 }

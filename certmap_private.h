@@ -102,6 +102,14 @@ typedef struct {
     struct certmap_proxy_conf *proxy;
 } certmap_srv_conf_t;
 
+/* When something remembered was decided (a logon, a directory finding)
+ * and until when it may be used: a decision read from the shared cache
+ * keeps its writer's expiry, so that nothing that copies it outlives it. */
+typedef struct {
+    apr_time_t decided;
+    apr_time_t expires;
+} certmap_when_t;
+
 /* The last mapping and logon on a connection, so that a keep-alive
  * connection maps and logs on once.  Everything in it is a value, never
  * an address: .htaccess configuration is allocated anew (often at the
@@ -122,7 +130,7 @@ typedef struct {
     apr_pool_t *pool;
     unsigned char logon_cert[CERTMAP_SHA256_LEN];
     const char *service, *account, *password, *rhost;
-    apr_time_t logged_on;               /* 0: no logon remembered */
+    certmap_when_t logon;               /* decided 0: none remembered */
     /* the directory's finding: the question (copies in `dir_pool`,
      * cleared for each new finding) and its answer */
     apr_pool_t *dir_pool;
@@ -131,7 +139,7 @@ typedef struct {
     int *dir_methods;
     int dir_nmethods;
     const char *dir_account;
-    apr_time_t dir_found;               /* 0: no finding remembered */
+    certmap_when_t dir;                 /* decided 0: none remembered */
 } certmap_memo_t;
 
 /* Everything that decides what the directory answers for a certificate
@@ -296,23 +304,24 @@ void certmap_memo_remember_match(certmap_conn_t *cc,
                                  const certmap_mapping_t *mapping);
 
 /* Whether this very logon succeeded on the connection less than
- * `timeout` seconds ago. */
+ * `timeout` seconds ago (and its cache entry, if it came from one, has
+ * not expired). */
 int certmap_memo_logon(const certmap_conn_t *cc, const certmap_logon_t *l,
                        int timeout);
 void certmap_memo_remember_logon(certmap_conn_t *cc, conn_rec *c,
                                  const certmap_logon_t *l,
-                                 apr_time_t logged_on);
+                                 const certmap_when_t *when);
 
 /* The account the directory gave for this very question on the
- * connection less than `timeout` seconds ago, or NULL. */
+ * connection less than `timeout` seconds ago (and before its cache entry
+ * expired), copied into p; NULL when none. */
 const char *certmap_memo_directory(const certmap_conn_t *cc,
                                    const certmap_dir_question_t *q,
-                                   int timeout);
-/* `found`: when the directory answered (for a cached answer, when it was
- * written to the cache), so that the memo never outlives the cache. */
+                                   int timeout, apr_pool_t *p);
 void certmap_memo_remember_directory(certmap_conn_t *cc, conn_rec *c,
                                      const certmap_dir_question_t *q,
-                                     const char *account, apr_time_t found);
+                                     const char *account,
+                                     const certmap_when_t *when);
 
 /* ---- certmap_dump.c ---------------------------------------------------- */
 
@@ -422,9 +431,10 @@ void certmap_cache_child_init(apr_pool_t *p, server_rec *s);
 
 /* Was this logon (everything handed to PAM, and the certificate)
  * successful less than `max_age` seconds ago?  Any cache error answers
- * no.  On yes, *logged_on (if not NULL) receives the time of that logon. */
+ * no.  On yes, *when (if not NULL) receives the time of that logon and
+ * the entry's expiry. */
 int certmap_cache_lookup(request_rec *r, const certmap_logon_t *l,
-                         int max_age, apr_time_t *logged_on);
+                         int max_age, certmap_when_t *when);
 
 /* Remembers a successful logon for `timeout` seconds; errors are logged
  * and otherwise ignored (the next request logs on again). */
@@ -449,12 +459,12 @@ int certmap_cache_key_add(certmap_cache_key_t *key, const void *data,
 int certmap_cache_key_end(certmap_cache_key_t *key,
                           unsigned char out[CERTMAP_CACHE_KEY_LEN]);
 
-/* A record written less than max_age seconds ago: its time and payload
- * (*payload_len: room in, length out; both NULL for none).  Misses and
- * errors answer 0. */
+/* A record written less than max_age seconds ago: when it was written
+ * and expires (when: NULL for none), and its payload (*payload_len: room
+ * in, length out; both NULL for none).  Misses and errors answer 0. */
 int certmap_cache_get(request_rec *r,
                       const unsigned char key[CERTMAP_CACHE_KEY_LEN],
-                      int max_age, apr_time_t *written,
+                      int max_age, certmap_when_t *when,
                       unsigned char *payload, apr_size_t *payload_len);
 
 /* Writes a record that expires after `timeout` seconds. */

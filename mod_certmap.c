@@ -46,7 +46,8 @@ static int certmap_flag(int value, int dflt)
  * connection, and in the shared cache for the next ones. */
 static void certmap_logon_succeeded(request_rec *r, certmap_conn_t *cc,
                                     const certmap_logon_t *l, int timeout,
-                                    apr_time_t when, int store_shared)
+                                    const certmap_when_t *when,
+                                    int store_shared)
 {
     if (timeout <= 0) {
         return;
@@ -70,7 +71,8 @@ static certmap_outcome_e certmap_logon(request_rec *r,
     int timeout = certmap_flag(dc->logon_cache_timeout,
                                CERTMAP_DEFAULT_CACHE_TIMEOUT);
     certmap_logon_t l;
-    apr_time_t logged_on, pam_start;
+    certmap_when_t logged_on;
+    apr_time_t pam_start;
     certmap_pam_result_e pam_result;
     char message[256];
     int pam_status = 0;
@@ -93,7 +95,7 @@ static certmap_outcome_e certmap_logon(request_rec *r,
         return CERTMAP_GRANTED;
     }
     if (timeout > 0 && certmap_cache_lookup(r, &l, timeout, &logged_on)) {
-        certmap_logon_succeeded(r, cc, &l, timeout, logged_on, 0);
+        certmap_logon_succeeded(r, cc, &l, timeout, &logged_on, 0);
         *reason = "PAM logon cached";
         return CERTMAP_GRANTED;
     }
@@ -107,7 +109,10 @@ static certmap_outcome_e certmap_logon(request_rec *r,
     certmap_status_pam(pam_result, apr_time_now() - pam_start);
     switch (pam_result) {
     case CERTMAP_PAM_OK:
-        certmap_logon_succeeded(r, cc, &l, timeout, apr_time_now(), 1);
+        logged_on.decided = apr_time_now();
+        logged_on.expires = logged_on.decided
+                            + apr_time_from_sec((apr_time_t)timeout);
+        certmap_logon_succeeded(r, cc, &l, timeout, &logged_on, 1);
         *reason = apr_psprintf(r->pool, "PAM service '%s'", l.service);
         return CERTMAP_GRANTED;
     case CERTMAP_PAM_REFUSED:

@@ -13,13 +13,13 @@ use File::Temp qw(tempdir);
 
 plan tests => 207, need_module 'ssl', need_module 'ldap';
 
-my $ldap_dir = gen_dir() . '/ldap';
-my %env;
+my %env;        # the slapd's ports (tests/ldap/slapd.sh)
 {
-    open my $f, '<', "$ldap_dir/env" or die "$ldap_dir/env: $!";
+    my $file = gen_dir() . '/ldap/env';
+    open my $f, '<', $file or die "$file: $!";
     while (<$f>) { chomp; my ($k, $v) = split /=/, $_, 2; $env{$k} = $v; }
 }
-my $ldap_url = "ldap://127.0.0.1:$env{CERTMAP_LDAP_PORT}/";
+my $ldap_url = ldap_url();
 
 # expect(PATH, CERT, STATUS, SUBSTATUS, USER, NAME): 3 assertions
 sub expect {
@@ -110,22 +110,15 @@ expect('/x/dir/bind/anonymous', 'bob', 403, 16, undef, '[bind] anonymous cannot 
 }
 
 # ---- the cache -----------------------------------------------------------------------
-sub ldapmodify {
-    my $ldif = shift;
-    my $dir = tempdir('certmap-ldif-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-    open my $f, '>', "$dir/m.ldif" or die; print $f $ldif; close $f;
-    my $out = `ldapmodify -x -H $ldap_url -D cn=admin,dc=certmap,dc=test -w admin-Hk2p -f $dir/m.ldif 2>&1`;
-    return ($? >> 8, $out);
-}
 
 expect('/x/dir/cache/off', 'nulcn', 200, 0, 'dir-cache', '[cache] timeout 0: found');
 expect('/x/dir/cache/on', 'nulcn', 200, 0, 'dir-cache', '[cache] timeout 300: found and remembered');
 # the entry's mapping, put back at the end (t/hostile/27-directory-memo.t
 # takes it away too)
-my ($cache_mapping) = `ldapsearch -x -LLL -o ldif-wrap=no -H $ldap_url -b uid=dir-cache,ou=people,dc=certmap,dc=test -s base altSecurityIdentities 2>/dev/null`
-    =~ /^altSecurityIdentities: (.*)$/m;
+my $cache_mapping = ldap_attr('uid=dir-cache,ou=people,dc=certmap,dc=test',
+                              'altSecurityIdentities');
 {
-    my ($rc, $out) = ldapmodify("dn: uid=dir-cache,ou=people,dc=certmap,dc=test\n"
+    my ($rc, $out) = ldap_modify("dn: uid=dir-cache,ou=people,dc=certmap,dc=test\n"
                                 . "changetype: modify\ndelete: altSecurityIdentities\n");
     is($rc, 0, '[cache] mapping removed from the directory') or diag($out);
 }
@@ -133,7 +126,7 @@ expect('/x/dir/cache/on', 'nulcn', 200, 0, 'dir-cache', '[cache] still served wi
 expect('/x/dir/cache/off', 'nulcn', 403, 16, undef, '[cache] timeout 0: the directory is read again');
 expect('/x/dir/cache/on', 'nulcn', 200, 0, 'dir-cache', '[cache] remembered answer again');
 {
-    my ($rc, $out) = ldapmodify("dn: uid=dir-cache,ou=people,dc=certmap,dc=test\n"
+    my ($rc, $out) = ldap_modify("dn: uid=dir-cache,ou=people,dc=certmap,dc=test\n"
                                 . "changetype: modify\nadd: altSecurityIdentities\n"
                                 . "altSecurityIdentities: " . ($cache_mapping // '') . "\n");
     is($rc, 0, '[cache] mapping put back') or diag($out);

@@ -16,54 +16,32 @@ use Apache::Test qw(-withtestmore);
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use CertMapTest;
-use File::Temp qw(tempdir);
 
 my $V = 'certmap_dir';
 
 plan tests => 7, need_module 'ssl', need_module 'ldap';
 
-sub get {
-    my ($sock, $path) = @_;
-    my $r = http_get($sock, $path);
-    return join '/', $r->{status}, $r->{h}{'x-cm-sub'} // '',
-        $r->{h}{'x-cm-remote-user'} // '';
-}
 
-my $ldap_dir = gen_dir() . '/ldap';
-my %env;
-{
-    open my $f, '<', "$ldap_dir/env" or die "$ldap_dir/env: $!";
-    while (<$f>) { chomp; my ($k, $v) = split /=/, $_, 2; $env{$k} = $v; }
-}
-my $ldap_url = "ldap://127.0.0.1:$env{CERTMAP_LDAP_PORT}/";
 my $entry = 'uid=dir-cache,ou=people,dc=certmap,dc=test';
 
-sub ldap {
-    my ($ldif) = @_;
-    my $dir = tempdir('certmap-ldif-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-    open my $f, '>', "$dir/m.ldif" or die; print $f $ldif; close $f;
-    my $out = `ldapmodify -x -H $ldap_url -D cn=admin,dc=certmap,dc=test -w admin-Hk2p -f $dir/m.ldif 2>&1`;
-    return ($? >> 8, $out);
-}
 
-my $value = `ldapsearch -x -LLL -o ldif-wrap=no -H $ldap_url -b '$entry' -s base altSecurityIdentities 2>/dev/null`;
-($value) = $value =~ /^altSecurityIdentities: (.*)$/m;
+my $value = ldap_attr($entry, 'altSecurityIdentities');
 ok(defined $value, 'the entry has a mapping to take away');
 $value //= '';
 
 # the entry is written by the 3 s scope, read by the 300 s scope
 sleep 4;    # older entries (other test files) are stale for the 3 s scope
 my $sock = tls_socket($V, 'nulcn');
-is(get($sock, '/x/dir/cache/short'), '200/0/dir-cache', 'control: found, written with the 3 s timeout');
-is(get($sock, '/x/dir/cache/on'), '200/0/dir-cache', 'control: the 300 s scope reads it from the cache');
-my ($rc, $out) = ldap("dn: $entry\nchangetype: modify\ndelete: altSecurityIdentities\n");
+is(http_answer($sock, '/x/dir/cache/short'), '200/0/dir-cache', 'control: found, written with the 3 s timeout');
+is(http_answer($sock, '/x/dir/cache/on'), '200/0/dir-cache', 'control: the 300 s scope reads it from the cache');
+my ($rc, $out) = ldap_modify("dn: $entry\nchangetype: modify\ndelete: altSecurityIdentities\n");
 is($rc, 0, 'mapping removed from the directory') or diag($out);
 sleep 4;
 my $fresh = tls_socket($V, 'nulcn');
-is(get($fresh, '/x/dir/cache/on'), '403/16/', 'after 4 s a new connection asks again: no longer mapped');
+is(http_answer($fresh, '/x/dir/cache/on'), '403/16/', 'after 4 s a new connection asks again: no longer mapped');
 close $fresh;
-is(get($sock, '/x/dir/cache/on'), '403/16/',
+is(http_answer($sock, '/x/dir/cache/on'), '403/16/',
    'the kept-alive connection answers the same (the memo does not outlive the entry)');
 close $sock;
-($rc, $out) = ldap("dn: $entry\nchangetype: modify\nadd: altSecurityIdentities\naltSecurityIdentities: $value\n");
+($rc, $out) = ldap_modify("dn: $entry\nchangetype: modify\nadd: altSecurityIdentities\naltSecurityIdentities: $value\n");
 is($rc, 0, 'mapping put back') or diag($out);

@@ -29,29 +29,23 @@ sub deny_list {
     rename "$deny.new", $deny or die "rename $deny: $!";
 }
 
-sub get {
-    my ($sock, $path) = @_;
-    my $r = http_get($sock, $path);
-    return join '/', $r->{status}, $r->{h}{'x-cm-sub'} // '',
-        $r->{h}{'x-cm-remote-user'} // '';
-}
 
 my $before = -e $deny ? do { local (@ARGV, $/) = ($deny); <> } : "127.0.0.2\n";
 deny_list("127.0.0.2\n");
 my $sock = tls_socket($V, 'alice');
-is(get($sock, '/x/hr-expiry-short'), '200/0/hrexpiry', 'control: the 3 s scope logs on');
-is(get($sock, '/x/hr-expiry-long'), '200/0/hrexpiry', 'control: the 300 s scope reuses that logon');
+is(http_answer($sock, '/x/hr-expiry-short'), '200/0/hrexpiry', 'control: the 3 s scope logs on');
+is(http_answer($sock, '/x/hr-expiry-long'), '200/0/hrexpiry', 'control: the 300 s scope reuses that logon');
 deny_list("127.0.0.1\n127.0.0.2\n");
-is(get($sock, '/x/hr-expiry-long'), '200/0/hrexpiry', 'within 3 s: still the remembered logon');
+is(http_answer($sock, '/x/hr-expiry-long'), '200/0/hrexpiry', 'within 3 s: still the remembered logon');
 sleep 2;
-is(get($sock, '/x/hr-expiry-long'), '200/0/hrexpiry', '2 s on: still remembered');
+is(http_answer($sock, '/x/hr-expiry-long'), '200/0/hrexpiry', '2 s on: still remembered');
 sleep 2;
-is(get($sock, '/x/hr-expiry-long'), '401/1/', 'after 3 s: PAM asked again on the kept-alive connection, refused');
+is(http_answer($sock, '/x/hr-expiry-long'), '401/1/', 'after 3 s: PAM asked again on the kept-alive connection, refused');
 close $sock;
 my $fresh = tls_socket($V, 'alice');
-is(get($fresh, '/x/hr-expiry-long'), '401/1/', 'a new connection is refused too');
+is(http_answer($fresh, '/x/hr-expiry-long'), '401/1/', 'a new connection is refused too');
 close $fresh;
 deny_list($before);
 my $again = tls_socket($V, 'alice');
-is(get($again, '/x/hr-expiry-long'), '200/0/hrexpiry', 'control: granted again once PAM allows it');
+is(http_answer($again, '/x/hr-expiry-long'), '200/0/hrexpiry', 'control: granted again once PAM allows it');
 close $again;

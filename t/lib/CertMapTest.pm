@@ -17,7 +17,8 @@ use Apache::Test ();
 our @EXPORT = qw(request pki error_log_mark error_log_since access_log_mark
                  access_log_since cert_info t_dir gen_dir httpd_bin
                  has_curl set_password curl_request tls_socket http_get
-                 make_client_cert);
+                 make_client_cert ldap_url ldap_modify ldap_attr
+                 http_answer);
 
 my $TMP = tempdir('certmap-curl-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 
@@ -297,6 +298,16 @@ sub http_get {
     return \%r;
 }
 
+# http_answer(SOCK, PATH): one GET on an open connection, as
+# "STATUS/SUB-STATUS/USER" (the X-CM-Sub and X-CM-Remote-User headers of
+# t/conf/extra.conf.in; empty when absent): what the attack tests compare.
+sub http_answer {
+    my ($sock, $path) = @_;
+    my $r = http_get($sock, $path);
+    return join '/', $r->{status}, $r->{h}{'x-cm-sub'} // '',
+        $r->{h}{'x-cm-remote-user'} // '';
+}
+
 # make_client_cert(NAME, SUBJECT, %o): a client certificate issued at run
 # time by the test root (for names make-pki.sh does not make), written as
 # pki/out/gen/client/NAME.crt/.key; returns NAME's path prefix for
@@ -334,6 +345,37 @@ sub make_client_cert {
            '-days', '3650', '-sha256', '-extfile', "$p.ext",
            '-out', "$p.crt") == 0 or die "openssl x509 for $name failed";
     return "gen/client/$name";
+}
+
+# ---- the suite's private slapd (tests/ldap/slapd.sh) -------------------------
+# ldap_url(): its URL, from the env file tests/run-httpd-tests.sh wrote.
+sub ldap_url {
+    my $env = gen_dir() . '/ldap/env';
+    open my $f, '<', $env or die "$env: $!";
+    while (<$f>) {
+        return "ldap://127.0.0.1:$1/" if /^CERTMAP_LDAP_PORT=(\d+)$/;
+    }
+    die "$env: no CERTMAP_LDAP_PORT";
+}
+
+# ldap_modify(LDIF): ldapmodify as the directory's admin -> (exit, output)
+sub ldap_modify {
+    my $ldif = shift;
+    my $dir = tempdir('certmap-ldif-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    open my $f, '>', "$dir/m.ldif" or die "$dir/m.ldif: $!";
+    print $f $ldif;
+    close $f;
+    my $url = ldap_url();
+    my $out = `ldapmodify -x -H $url -D cn=admin,dc=certmap,dc=test -w admin-Hk2p -f $dir/m.ldif 2>&1`;
+    return ($? >> 8, $out);
+}
+
+# ldap_attr(DN, ATTR): the entry's first value of ATTR, or undef
+sub ldap_attr {
+    my ($dn, $attr) = @_;
+    my $url = ldap_url();
+    my $out = `ldapsearch -x -LLL -o ldif-wrap=no -H $url -b '$dn' -s base $attr 2>/dev/null`;
+    return $out =~ /^\Q$attr\E: (.*)$/m ? $1 : undef;
 }
 
 1;

@@ -1028,8 +1028,9 @@ certmap_outcome_e certmap_directory_map(request_rec *r,
      * finding, which a subrequest or redirect of this very request may
      * remember while CERTMAP_USER still points at the account */
     if (cc && (account = certmap_memo_directory(cc, &q, timeout, r->pool))) {
-        *reason = apr_psprintf(r->pool, "directory mapping remembered on "
-                               "the connection (%s)", q.url);
+        /* no formatting on the path every keep-alive request takes: the
+         * outcome's log line names the CertMapDirectoryURL line */
+        *reason = "directory mapping remembered on the connection";
         *m = dir_mapping(r, dc, account);
         return CERTMAP_GRANTED;
     }

@@ -15,6 +15,9 @@
 #   sh bench/profile.sh            N=PROFILE_REQUESTS (default 2000)
 #   PROFILE_REPORT_ONLY=1 PROFILE_NC=1 sh bench/profile.sh   report again
 #   PROFILE_B=/b/ sh bench/profile.sh   B without PAM (default /p/: PAM on)
+#   PROFILE_CONF=bench/out/conf/dir.conf PROFILE_B=/d/ sh bench/profile.sh
+#       the directory section's warm location (its slapd must be running:
+#       the URL in dir.conf)
 #
 # Needs valgrind (apt-get install valgrind).  Loopback only; httpd is
 # stopped on every path.
@@ -34,7 +37,7 @@ MODES=ka
 [ -n "$NC" ] && MODES="ka nc"
 if [ -z "${PROFILE_REPORT_ONLY:-}" ]; then
 BENCH_PREPARE_ONLY=1 sh "$HERE/run-bench.sh" >/dev/null
-CONF=$OUT/conf/hot.conf
+CONF=${PROFILE_CONF:-$OUT/conf/hot.conf}
 PORT=$(sed -n 's/^Listen 127.0.0.1:\([0-9]*\)$/\1/p' "$CONF" | head -n 1)
 RUN=$OUT/run
 rm -rf "$PROF"

@@ -39,7 +39,9 @@
 #   BENCH_ROUNDS=7          rounds per configuration and mode
 #   BENCH_ROUND_SECS=3      target length of one round (request count is
 #                           calibrated from a warm-up)
-#   BENCH_CONCURRENCY=4     ab -c (client and server share the CPUs)
+#   BENCH_CONCURRENCY=4     ab -c
+#   BENCH_PIN=1             server (httpd, slapd) on the first half of the
+#                           CPUs, ab on the other (0: all share them)
 #   BENCH_ONE_TO_ONE=10000  one-to-one mappings on the hot path
 #   BENCH_MANY_TO_ONE=1000  non-matching many-to-one mappings before the hit
 #   BENCH_LOAD_MAPPINGS=100000  one-to-one mappings for load time / memory
@@ -94,6 +96,18 @@ command -v openssl >/dev/null 2>&1 || die "openssl missing"
 MODDIR=$($APXS -q LIBEXECDIR 2>/dev/null || echo /usr/lib/apache2/modules)
 CC=${CC:-cc}
 CLK_TCK=$(getconf CLK_TCK)
+
+# Client and server on CPUs of their own (BENCH_PIN=0: shared, as before):
+# with ab and httpd scheduled on the same cores, which of them a round's
+# time slices went to moved the server's CPU per request by +-10 %; the
+# server (httpd, the logon helper, slapd) gets the first half of the CPUs,
+# ab the rest.
+NCPU=$(nproc)
+PIN_SERVER="" PIN_CLIENT=""
+if [ "${BENCH_PIN:-1}" = 1 ] && [ "$NCPU" -ge 2 ] && command -v taskset >/dev/null 2>&1; then
+    PIN_SERVER="taskset -c 0-$((NCPU / 2 - 1))"
+    PIN_CLIENT="taskset -c $((NCPU / 2))-$((NCPU - 1))"
+fi
 
 # As root, httpd runs as nobody from the start (pam_wrapper's private copy
 # of the PAM configuration must be readable by the process that logs on).
@@ -429,11 +443,11 @@ EOF
 httpd_env() {  # command... : runs it as httpd runs, pam_wrapper preloaded
                # (but with NO_PAM_WRAPPER=1, for a server that logs nobody on)
     if [ -n "${NO_PAM_WRAPPER:-}" ]; then
-        $RUNAS "$@"
+        $PIN_SERVER $RUNAS "$@"
         return
     fi
     env LD_PRELOAD="$PAM_WRAPPER_LIB" PAM_WRAPPER=1 \
-        PAM_WRAPPER_SERVICE_DIR="$OUT/pam" $RUNAS "$@"
+        PAM_WRAPPER_SERVICE_DIR="$OUT/pam" $PIN_SERVER $RUNAS "$@"
 }
 
 # start_httpd CONF TAG PORT: starts, waits until it listens; sets SPORT
@@ -497,7 +511,7 @@ run_ab() {
         http:*) set -- -H "Client-Cert: :$(cat "$PKI/alice.b64"):" ;;
         *)      set -- -E "$OUT/alice-client.pem" ;;
     esac
-    timeout 300 ab -q $ra_k -c "$CONC" -n "$ra_n" "$@" \
+    timeout 300 $PIN_CLIENT ab -q $ra_k -c "$CONC" -n "$ra_n" "$@" \
         "$ra_url" > "$RUN/ab.out" 2>&1 || { cat "$RUN/ab.out" >&2; die "ab failed on $ra_url"; }
     t1=$(cpu_ticks "$ra_pid")
     awk -v n="$ra_n" -v dt=$((t1 - t0)) -v hz="$CLK_TCK" '
@@ -545,7 +559,7 @@ perf_unavailable() {
 }
 perf_one() {  # TAG URL NAME HTTPD-PID
     pids=$(httpd_children "$4" | tr '\n' ',' | sed 's/,$//')
-    timeout 300 ab -q -k -c "$CONC" -t "$PSECS" -n 10000000 -E "$OUT/alice-client.pem" \
+    timeout 300 $PIN_CLIENT ab -q -k -c "$CONC" -t "$PSECS" -n 10000000 -E "$OUT/alice-client.pem" \
         "$2" > "$RUN/ab-perf-$1.out" 2>&1 &
     abpid=$!
     perf record -q -F 2999 -g -p "$pids" -o "$RUN/perf-$1.data" -- sleep "$PSECS" >/dev/null 2>&1 || true
@@ -619,13 +633,20 @@ if ! skipped ka || ! skipped nc; then
         warm=$(run_ab "$mode" "$HPID" "$URL_A" "$wn")
         rps=${warm%% *}
         n=$(awk -v r="$rps" -v s="$ROUND_SECS" 'BEGIN { n = int(r * s / 100) * 100; if (n < 200) n = 200; if (n > 500000) n = 500000; print n }')
-        say "== $label: ab -c $CONC -n $n per round, $ROUNDS rounds, order A,B,P then P,B,A, alternating"
+        say "== $label: ab -c $CONC -n $n per round, $ROUNDS rounds, order A,B,P then B,P,A then P,A,B, in turn"
         printf '   %-6s %-3s %12s %14s\n' round cfg "req/s" "server CPU/req"
         r=1
         while [ $r -le "$ROUNDS" ]; do
             # F (forwarded, plain HTTP) on keep-alive only: a new
             # connection has no TLS handshake there to compare
-            if [ $((r % 2)) = 1 ]; then order="A B P"; else order="P B A"; fi
+            # each configuration in each place of the round in turn (a
+            # place has its own bias: the one before it leaves TIME_WAIT
+            # sockets and a warm or cold cache behind)
+            case $((r % 3)) in
+                1) order="A B P" ;;
+                2) order="B P A" ;;
+                *) order="P A B" ;;
+            esac
             [ "$mode" = ka ] && order="$order F"
             for cfg in $order; do
                 res=$(run_ab "$mode" "$HPID" "$(cfg_url $cfg)" "$n")
@@ -768,7 +789,7 @@ if ! skipped dir && [ -z "$dir_missing" ]; then
     say "== directory mapping: a private slapd (tests/ldap/slapd.sh) on loopback"
     SLAPD_DIR=$RUN/ldap
     CERTMAP_SLAPD_MONITOR=1 CERTMAP_LDAP_PORTS=${CERTMAP_LDAP_PORTS:-10700-10799} \
-        sh "$TOP/tests/ldap/slapd.sh" start "$SLAPD_DIR" "$PKI" > "$RUN/slapd-start.log" 2>&1 \
+        $PIN_SERVER sh "$TOP/tests/ldap/slapd.sh" start "$SLAPD_DIR" "$PKI" > "$RUN/slapd-start.log" 2>&1 \
         || { cat "$RUN/slapd-start.log" >&2; die "slapd did not start"; }
     LDAP_PORT=$(sed -n 's/^CERTMAP_LDAP_PORT=//p' "$SLAPD_DIR/env")
     SLAPD_PID=$(cat "$SLAPD_DIR/slapd.pid")
@@ -839,11 +860,12 @@ if ! skipped dir && [ -z "$dir_missing" ]; then
             w=$(dir_run "$cfg" "$mode" "$wn")
             eval "DIR_N_$cfg=$(awk -v r="${w%% *}" -v s="$ROUND_SECS" 'BEGIN { n = int(r * s / 100) * 100; if (n < 200) n = 200; if (n > 500000) n = 500000; print n }')"
         done
-        say "== directory, $label: ab -c $CONC, $ROUNDS rounds of about $ROUND_SECS s (A $DIR_N_A, D $DIR_N_D, U $DIR_N_U, L $DIR_N_L, S $DIR_N_S requests), order A,D,U,L,S then S,L,U,D,A"
+        say "== directory, $label: ab -c $CONC, $ROUNDS rounds of about $ROUND_SECS s (A $DIR_N_A, D $DIR_N_D, U $DIR_N_U, L $DIR_N_L, S $DIR_N_S requests), order A,D,U,L,S then D,U,L,S,A and so on, in turn"
         printf '   %-6s %-3s %10s %12s %12s %10s %10s\n' round cfg "req/s" "httpd CPU" "slapd CPU" "searches" "compares"
         r=1
         while [ $r -le "$ROUNDS" ]; do
-            if [ $((r % 2)) = 1 ]; then order="A D U L S"; else order="S L U D A"; fi
+            # each configuration in each place of the round in turn
+            order=$(echo A D U L S | awk -v k=$(((r - 1) % 5)) '{ for (i = 0; i < NF; i++) printf "%s ", $((i + k) % NF + 1) }')
             for cfg in $order; do
                 eval "n=\$DIR_N_$cfg"
                 res=$(dir_run "$cfg" "$mode" "$n")
@@ -1135,7 +1157,11 @@ fi
 
 # ---- summary ----------------------------------------------------------------------------
 say ""
-say "== summary ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs shared by ab and httpd, ab -c $CONC)"
+if [ -n "$PIN_SERVER" ]; then
+    say "== summary ($(date -u +%Y-%m-%dT%H:%MZ), $NCPU CPUs: server on ${PIN_SERVER#taskset -c }, ab on ${PIN_CLIENT#taskset -c }, ab -c $CONC)"
+else
+    say "== summary ($(date -u +%Y-%m-%dT%H:%MZ), $NCPU CPUs shared by ab and httpd, ab -c $CONC)"
+fi
 awk -F'|' 'BEGIN { printf "%-52s | %-28s | %-10s | %s\n", "goal", "measured", "limit", "ok/miss"
                    printf "%-52s-+-%-28s-+-%-10s-+-%s\n", "----------------------------------------------------", "----------------------------", "----------", "-------" }
            { printf "%-52s | %-28s | %-10s | %s\n", $1, $2, $3, $4 }' "$SUMMARY"

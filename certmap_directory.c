@@ -1036,8 +1036,7 @@ certmap_outcome_e certmap_directory_map(request_rec *r,
     }
     account = dir_cache_lookup(r, &q, timeout, &found);
     if (account) {
-        *reason = apr_psprintf(r->pool, "directory mapping cached (%s)",
-                               q.url);
+        *reason = "directory mapping cached";
     }
     else {
         outcome = dir_lookup(r, dc, cert, &account, reason);

@@ -76,21 +76,26 @@ stage() {
 }
 
 # pam_wrapper keeps its configuration in /tmp/pam.X (one of 62 names) and
-# removes it when its process ends cleanly; a killed run leaves it behind,
-# and once the names run out pam_wrapper cannot start.  Remove those whose
-# process is gone (or, without a pid file, that are older than an hour).
-for d in /tmp/pam.?; do
-    [ -d "$d" ] || continue
-    if [ -f "$d/pid" ]; then
-        pid=$(cat "$d/pid" 2>/dev/null || true)
-        case $pid in ''|*[!0-9]*) continue ;; esac
-        kill -0 "$pid" 2>/dev/null && continue
-        [ -d "/proc/$pid" ] && continue
-    elif [ -z "$(find "$d" -maxdepth 0 -mmin +60 2>/dev/null)" ]; then
-        continue
-    fi
-    rm -rf "$d"
-done
+# removes it when its process ends cleanly; a process that is killed (an
+# httpd child at shutdown, a killed run) leaves it behind, and once the
+# names run out pam_wrapper cannot start.  Remove those whose process is
+# gone (or, without a pid file, that are older than an hour): before the
+# stages, and after them, so that a run leaves none of its own behind.
+sweep_pam_dirs() {
+    for d in /tmp/pam.?; do
+        [ -d "$d" ] || continue
+        if [ -f "$d/pid" ]; then
+            pid=$(cat "$d/pid" 2>/dev/null || true)
+            case $pid in ''|*[!0-9]*) continue ;; esac
+            kill -0 "$pid" 2>/dev/null && continue
+            [ -d "/proc/$pid" ] && continue
+        elif [ -z "$(find "$d" -maxdepth 0 -mmin +60 2>/dev/null)" ]; then
+            continue
+        fi
+        rm -rf "$d"
+    done
+}
+sweep_pam_dirs
 
 stage test-unit count_cmocka
 stage test-pam-root count_cmocka
@@ -102,6 +107,7 @@ stage test-httpd count_harness
 stage test-httpd-worker count_harness
 stage test-httpd-prefork count_harness
 stage test-deb count_plain
+sweep_pam_dirs
 
 if id "$TEST_USER" >/dev/null 2>&1; then
     if [ "$had_test_user" -eq 1 ]; then

@@ -88,7 +88,11 @@ check "depends on the httpd module API (dh_apache2): $deps" sh -c "echo '$deps' 
 # ---- lintian ------------------------------------------------------------------
 if command -v lintian >/dev/null; then
     # (lintian warns when run as root; that line is not about the package)
-    out=$(lintian "$DEB" 2>&1 | grep -v 'running with root privileges')
+    # (and leaves temporary databases, /tmp/mldbm-elf-*, behind: it runs
+    # with a TMPDIR of its own, removed afterwards)
+    lintian_tmp=$(mktemp -d)
+    out=$(TMPDIR=$lintian_tmp lintian "$DEB" 2>&1 | grep -v 'running with root privileges')
+    rm -rf "$lintian_tmp"
     errors=$(echo "$out" | grep '^E:' || true)
     warnings=$(echo "$out" | grep '^W:' || true)
     [ -z "$warnings" ] || { echo "lintian warnings (allowed):"; echo "$warnings" | sed 's/^/    /'; }

@@ -744,25 +744,36 @@ static int dir_conn_dead(int rc)
            || rc == LDAP_TIMEOUT || rc == LDAP_UNAVAILABLE;
 }
 
-/* The URI list for ldap_initialize from mod_ldap's host string: hosts
- * separated by spaces, each "name" or "name:port" (apr_ldap_url_parse
- * keeps the URL's port in the host, as mod_ldap expects). */
-static const char *dir_conn_uri(apr_pool_t *p,
-                                const util_ldap_connection_t *ldc)
+/* The URI list for ldap_initialize from a host string as
+ * apr_ldap_url_parse leaves it (and mod_ldap keeps it): hosts separated
+ * by spaces, each "name" or "name:port"; `port` is added to a name
+ * without one (0: none). */
+static const char *dir_uri_list(apr_pool_t *p, int secure, const char *host,
+                                int port)
 {
-    const char *scheme = ldc->secure == APR_LDAP_SSL ? "ldaps://"
-                                                     : "ldap://";
+    const char *scheme = secure == APR_LDAP_SSL ? "ldaps://" : "ldap://";
     const char *uri = NULL;
-    char *hosts = apr_pstrdup(p, ldc->host), *last, *h;
+    char *hosts = apr_pstrdup(p, host), *last, *h;
 
     for (h = apr_strtok(hosts, " ", &last); h;
          h = apr_strtok(NULL, " ", &last)) {
-        const char *one = strchr(h, ':') || !ldc->port
+        const char *one = strchr(h, ':') || !port
             ? apr_pstrcat(p, scheme, h, NULL)
-            : apr_psprintf(p, "%s%s:%d", scheme, h, ldc->port);
+            : apr_psprintf(p, "%s%s:%d", scheme, h, port);
         uri = uri ? apr_pstrcat(p, uri, " ", one, NULL) : one;
     }
-    return uri ? uri : apr_pstrcat(p, scheme, ldc->host, NULL);
+    if (uri) {
+        return uri;
+    }
+    return port ? apr_psprintf(p, "%s%s:%d", scheme, host, port)
+                : apr_pstrcat(p, scheme, host, NULL);
+}
+
+/* The URI list of mod_ldap's connection. */
+static const char *dir_conn_uri(apr_pool_t *p,
+                                const util_ldap_connection_t *ldc)
+{
+    return dir_uri_list(p, ldc->secure, ldc->host, ldc->port);
 }
 
 /* A new LDAP handle for ldc, set up as mod_ldap sets up its own (protocol
@@ -1076,26 +1087,6 @@ static const char *dir_methods_text(apr_pool_t *p,
     return methods;
 }
 
-/* ldap_initialize's URI list for the URL's hosts: apr_ldap_url_parse
- * leaves them space-separated, each "name" or "name:port". */
-static const char *dir_explain_uri(apr_pool_t *p,
-                                   const struct certmap_dir_url *url)
-{
-    const char *scheme = url->secure == APR_LDAP_SSL ? "ldaps://"
-                                                     : "ldap://";
-    const char *uri = NULL;
-    char *hosts = apr_pstrdup(p, url->host), *last, *h;
-
-    for (h = apr_strtok(hosts, " ", &last); h;
-         h = apr_strtok(NULL, " ", &last)) {
-        const char *one = strchr(h, ':')
-            ? apr_pstrcat(p, scheme, h, NULL)
-            : apr_psprintf(p, "%s%s:%d", scheme, h, url->port);
-        uri = uri ? apr_pstrcat(p, uri, " ", one, NULL) : one;
-    }
-    return uri ? uri : apr_psprintf(p, "%s%s:%d", scheme, url->host,
-                                    url->port);
-}
 
 /* libldap's own words for a failure, with its diagnostic when it has one
  * (never the credentials: libldap does not put them there). */
@@ -1128,7 +1119,9 @@ static int dir_explain_bind(apr_pool_t *p, const certmap_dir_conf_t *dc,
     *ldp = NULL;
     tv.tv_sec = timeout;
     tv.tv_usec = 0;
-    rc = ldap_initialize(&ld, dir_explain_uri(p, dc->dir_url));
+    rc = ldap_initialize(&ld, dir_uri_list(p, dc->dir_url->secure,
+                                             dc->dir_url->host,
+                                             dc->dir_url->port));
     if (rc != LDAP_SUCCESS || !ld) {
         *why = dir_explain_error(p, NULL, rc != LDAP_SUCCESS
                                           ? rc : LDAP_LOCAL_ERROR);

@@ -1124,8 +1124,7 @@ void certmap_cache_put(request_rec *r,
                        apr_size_t payload_len)
 {
     unsigned char value[CERTMAP_RECORD_MAX];
-    apr_time_t now = apr_time_now();
-    apr_time_t expires = now + apr_time_from_sec((apr_time_t)timeout);
+    certmap_when_t when = certmap_when_now(timeout);
     apr_size_t body = CERTMAP_RECORD_HEAD + payload_len;
     unsigned int value_len = (unsigned int)(body + CERTMAP_RECORD_TAG_LEN);
     apr_status_t rv;
@@ -1135,15 +1134,15 @@ void certmap_cache_put(request_rec *r,
         return;
     }
     value[0] = CERTMAP_RECORD_VERSION;
-    put_time(value + 1, now);
-    put_time(value + 9, expires);
+    put_time(value + 1, when.decided);
+    put_time(value + 9, when.expires);
     if (payload_len) {
         memcpy(value + CERTMAP_RECORD_HEAD, payload, payload_len);
     }
     if (!record_tag(key, value, body, value + body)) {
         return;
     }
-    rv = cache_call(r, 1, key, expires, value, &value_len);
+    rv = cache_call(r, 1, key, when.expires, value, &value_len);
     certmap_status_cache(rv, 1);
     if (rv != APR_SUCCESS && rv != APR_EAGAIN) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,

@@ -1054,9 +1054,7 @@ certmap_outcome_e certmap_directory_map(request_rec *r,
         if (outcome != CERTMAP_GRANTED) {
             return outcome;
         }
-        found.decided = apr_time_now();
-        found.expires = found.decided
-                        + apr_time_from_sec((apr_time_t)timeout);
+        found = certmap_when_now(timeout);
         dir_cache_store(r, &q, timeout, account);
     }
     if (cc && timeout > 0) {

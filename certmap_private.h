@@ -110,6 +110,16 @@ typedef struct {
     apr_time_t expires;
 } certmap_when_t;
 
+/* A decision made now, good for `timeout` seconds. */
+static APR_INLINE certmap_when_t certmap_when_now(int timeout)
+{
+    certmap_when_t when;
+
+    when.decided = apr_time_now();
+    when.expires = when.decided + apr_time_from_sec((apr_time_t)timeout);
+    return when;
+}
+
 /* The last mapping and logon on a connection, so that a keep-alive
  * connection maps and logs on once.  Everything in it is a value, never
  * an address: .htaccess configuration is allocated anew (often at the

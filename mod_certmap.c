@@ -109,9 +109,7 @@ static certmap_outcome_e certmap_logon(request_rec *r,
     certmap_status_pam(pam_result, apr_time_now() - pam_start);
     switch (pam_result) {
     case CERTMAP_PAM_OK:
-        logged_on.decided = apr_time_now();
-        logged_on.expires = logged_on.decided
-                            + apr_time_from_sec((apr_time_t)timeout);
+        logged_on = certmap_when_now(timeout);
         certmap_logon_succeeded(r, cc, &l, timeout, &logged_on, 1);
         *reason = apr_psprintf(r->pool, "PAM service '%s'", l.service);
         return CERTMAP_GRANTED;
